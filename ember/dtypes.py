@@ -1,0 +1,94 @@
+"""dtypes: ember uses NumPy's dtypes directly (``ember.float32 is numpy.float32``)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+float16 = half = np.float16
+float32 = float = np.float32
+float64 = double = np.float64
+int8 = np.int8
+uint8 = np.uint8
+int16 = short = np.int16
+int32 = int = np.int32
+int64 = long = np.int64
+bool_ = np.bool_
+
+_NAMES = {
+    "float16": np.float16, "half": np.float16,
+    "float32": np.float32, "float": np.float32,
+    "float64": np.float64, "double": np.float64,
+    "int8": np.int8, "uint8": np.uint8, "int16": np.int16, "short": np.int16,
+    "int32": np.int32, "int": np.int32, "int64": np.int64, "long": np.int64,
+    "bool": np.bool_,
+}
+_VALID = {np.dtype(v) for v in _NAMES.values()}
+
+_default = np.dtype(np.float32)
+
+
+def get_default_dtype() -> np.dtype:
+    return _default
+
+
+def set_default_dtype(dtype) -> None:
+    """Floating dtype of new tensors built from Python floats (float32 unless changed)."""
+    global _default
+    d = resolve(dtype)
+    if d.kind != "f":
+        raise TypeError(f"default dtype must be a floating type, got {d}")
+    _default = d
+
+
+def is_dtype_name(name: str) -> bool:
+    return name.replace("ember.", "").replace("torch.", "") in _NAMES
+
+
+def resolve(dtype) -> np.dtype:
+    """Turn a dtype-like (None, np dtype, type, or name) into a NumPy dtype, or fail naming the valid ones."""
+    if dtype is None:
+        return _default
+    if isinstance(dtype, str):
+        key = dtype.replace("ember.", "").replace("torch.", "")
+        if key in _NAMES:
+            return np.dtype(_NAMES[key])
+    else:
+        try:
+            d = np.dtype(dtype)
+        except TypeError:
+            d = None
+        if d is not None and d in _VALID:
+            return d
+    valid = ", ".join(sorted({np.dtype(v).name for v in _NAMES.values()}))
+    raise TypeError(f"unknown dtype {dtype!r}; valid dtypes are: {valid}")
+
+
+def default_for_python_value(value: Any) -> np.dtype:
+    if isinstance(value, bool):
+        return np.dtype(np.bool_)
+    if isinstance(value, (int, np.integer)):
+        return np.dtype(np.int64)
+    return _default
+
+
+def as_array(data: Any, dtype=None) -> np.ndarray:
+    """Convert data to an ndarray: floats → default float dtype, ints → int64, bools → bool."""
+    if dtype is not None:
+        d = resolve(dtype)
+        if isinstance(data, np.ndarray) and data.dtype == d:
+            return data
+        return np.asarray(data, dtype=d)
+    arr = data if isinstance(data, np.ndarray) else np.asarray(data)
+    kind = arr.dtype.kind
+    if kind == "f":
+        if not isinstance(data, np.ndarray) and arr.dtype != _default:
+            arr = arr.astype(_default)
+        return arr
+    if kind in "iu":
+        return arr if isinstance(data, np.ndarray) else arr.astype(np.int64)
+    if kind == "b":
+        return arr
+    if kind == "O":
+        raise TypeError(f"cannot build a tensor from objects of type {type(data).__name__}")
+    raise TypeError(f"unsupported array dtype {arr.dtype}")

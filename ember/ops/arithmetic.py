@@ -1,0 +1,245 @@
+"""Elementwise arithmetic and matrix multiply: each op's forward and backward side by side.
+
+Broadcasting is handled once, in the graph walker: a backward may return a
+gradient of the broadcast shape and it is summed back to the input's shape.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ember.tensor import Function
+
+
+class Add(Function):
+    """z = a + b;  dz/da = 1, dz/db = 1."""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Function):
+    """z = a − b;  dz/da = 1, dz/db = −1."""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """z = a·b;  dz/da = b, dz/db = a."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        return (g * self.b if na else None), (g * self.a if nb else None)
+
+
+class Div(Function):
+    """z = a / b;  dz/da = 1/b, dz/db = −a/b²."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        ga = g / self.b if na else None
+        gb = -g * self.a / (self.b * self.b) if nb else None
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Pow(Function):
+    """z = a^b;  dz/da = b·a^(b−1), dz/db = a^b·ln a (b a tensor or a scalar)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = np.power(a, b)
+        return self.out
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        a, b = self.a, self.b
+        ga = g * b * np.power(a, b - 1) if na else None
+        gb = None
+        if nb:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # like PyTorch: d/db of 0^b is taken as 0 (log 0 is −inf)
+                gb = g * self.out * np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0).astype(self.out.dtype)
+        return ga, gb
+
+
+class Exp(Function):
+    """z = eᵃ;  dz/da = z."""
+
+    def forward(self, a):
+        self.out = np.exp(a)
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out,)
+
+
+class Log(Function):
+    """z = ln a;  dz/da = 1/a."""
+
+    def forward(self, a):
+        self.a = a
+        return np.log(a)
+
+    def backward(self, g):
+        return (g / self.a,)
+
+
+class Sqrt(Function):
+    """z = √a;  dz/da = 1/(2√a)."""
+
+    def forward(self, a):
+        self.out = np.sqrt(a)
+        return self.out
+
+    def backward(self, g):
+        return (g / (2 * self.out),)
+
+
+class Abs(Function):
+    """z = |a|;  dz/da = sign(a) (0 at 0, as PyTorch)."""
+
+    def forward(self, a):
+        self.a = a
+        return np.abs(a)
+
+    def backward(self, g):
+        return (g * np.sign(self.a),)
+
+
+class Sign(Function):
+    def forward(self, a):
+        return np.sign(a)
+
+    def backward(self, g):
+        return (np.zeros_like(g),)
+
+
+class Maximum(Function):
+    """z = max(a, b) elementwise; where a == b the gradient is split in half (as PyTorch)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.maximum(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        wa = (a > b) + 0.5 * (a == b)
+        na, nb = self.needs_input_grad
+        return (g * wa.astype(g.dtype) if na else None), (g * (1 - wa).astype(g.dtype) if nb else None)
+
+
+class Minimum(Function):
+    """z = min(a, b) elementwise; ties split the gradient in half."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        wa = (a < b) + 0.5 * (a == b)
+        na, nb = self.needs_input_grad
+        return (g * wa.astype(g.dtype) if na else None), (g * (1 - wa).astype(g.dtype) if nb else None)
+
+
+class Clamp(Function):
+    """z = min(max(a, lo), hi);  dz/da = 1 inside [lo, hi], 0 outside (PyTorch passes the boundary)."""
+
+    def forward(self, a, lo=None, hi=None):
+        self.mask = np.ones(a.shape, dtype=bool)
+        if lo is not None:
+            self.mask &= a >= lo
+        if hi is not None:
+            self.mask &= a <= hi
+        return np.clip(a, lo, hi)
+
+    def backward(self, g):
+        return (g * self.mask,)
+
+
+class Where(Function):
+    """z = cond ? a : b;  the gradient flows to whichever input was picked."""
+
+    def forward(self, cond, a, b):
+        self.cond = cond
+        return np.where(cond, a, b)
+
+    def backward(self, g):
+        _, na, nb = self.needs_input_grad
+        zero = np.zeros((), dtype=g.dtype)
+        return None, (np.where(self.cond, g, zero) if na else None), (np.where(self.cond, zero, g) if nb else None)
+
+
+class Cast(Function):
+    """Change dtype; the gradient is cast back (and is dropped for integer/bool targets)."""
+
+    def forward(self, a, dtype):
+        self.src = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return (g.astype(self.src),)
+
+
+class MatMul(Function):
+    """z = a @ b for 1-D, 2-D and batched operands;  dz/da = g @ bᵀ, dz/db = aᵀ @ g."""
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise RuntimeError("matmul: both arguments need at least 1 dimension, got shapes "
+                               f"{a.shape} and {b.shape}")
+        ka = a.shape[-1]
+        kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+        if ka != kb:
+            raise RuntimeError(
+                f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({ka} != {kb}: "
+                "the last dimension of the first must equal the second-to-last of the second)"
+            )
+        self.a, self.b = a, b
+        return np.matmul(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        na, nb = self.needs_input_grad
+        # promote 1-D operands to matrices so one formula serves every case
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if na:
+            ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
+            if a.ndim == 1:
+                ga = ga.reshape(ga.shape[:-2] + (ga.shape[-1],)) if ga.ndim > 2 else ga[0]
+                ga = ga.reshape(-1, a.shape[0]).sum(0) if ga.ndim > 1 else ga
+        if nb:
+            gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
+            if b.ndim == 1:
+                gb = gb[..., 0]
+                gb = gb.reshape(-1, b.shape[0]).sum(0) if gb.ndim > 1 else gb
+        return ga, gb

@@ -1,0 +1,603 @@
+"""The Tensor and the graph it records.
+
+A :class:`Tensor` wraps a NumPy array. When an op is applied to tensors that
+require gradients (and grad mode is on), the op's :class:`Function` instance is
+stored on the output as ``_ctx``: it remembers its input tensors and whatever it
+saved during ``forward``. ``backward()`` sorts the recorded graph topologically
+(iteratively, so a chain of any length works), then walks it in reverse, calling
+each node's ``backward`` and accumulating the gradients it returns.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from ember import dtypes as _dt
+
+# --------------------------------------------------------------------------- grad mode
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_state, "grad_enabled", True)
+
+
+def _set_grad_enabled(mode: bool) -> None:
+    _state.grad_enabled = bool(mode)
+
+
+class _GradMode(contextlib.ContextDecorator):
+    mode = True
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        _set_grad_enabled(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        _set_grad_enabled(self._prev)
+        return False
+
+
+class no_grad(_GradMode):
+    """Context manager and decorator: ops inside record no graph."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._prev = is_grad_enabled()
+        _set_grad_enabled(self.mode)  # like PyTorch, also works as a plain call
+
+    def __enter__(self):
+        return self
+
+
+# --------------------------------------------------------------------------- Function
+
+
+class Function:
+    """One node of the graph: ``forward`` on arrays, ``backward`` on the output gradient.
+
+    Subclasses implement ``forward(self, *arrays, **kwargs) -> ndarray`` and
+    ``backward(self, grad) -> tuple`` returning one gradient (or ``None``) per
+    tensor input. ``self.needs_input_grad`` tells backward which ones are wanted.
+    """
+
+    __slots__ = ("parents", "needs_input_grad", "saved", "__dict__")
+
+    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **kwargs) -> "Tensor":
+        ctx = cls()
+        tensors = [x if isinstance(x, Tensor) else None for x in inputs]
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        needs = tuple(t is not None and t.requires_grad for t in tensors)
+        record = any(needs) and is_grad_enabled()
+        ctx.needs_input_grad = needs
+        out = Tensor._wrap(ctx.forward(*arrays, **kwargs))
+        if record:
+            ctx.parents = tensors
+            out.requires_grad = True
+            out._ctx = ctx
+        return out
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` down to ``shape``: the adjoint of NumPy broadcasting."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+# --------------------------------------------------------------------------- Tensor
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it."""
+
+    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_hooks", "_retain", "name", "__weakref__")
+    __array_priority__ = 1000  # make ndarray + Tensor defer to Tensor.__radd__
+
+    def __init__(self, data: Any, dtype=None, requires_grad: bool = False):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = _dt.as_array(data, dtype)
+        self.requires_grad = False
+        self.grad: Tensor | None = None
+        self._ctx: Function | None = None
+        self._hooks: list | None = None
+        self._retain = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, array: np.ndarray) -> "Tensor":
+        """Fast constructor for op outputs: no dtype conversion."""
+        t = cls.__new__(cls)
+        t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+        t.requires_grad = False
+        t.grad = None
+        t._ctx = None
+        t._hooks = None
+        t._retain = False
+        return t
+
+    # ----------------------------------------------------------------- basic properties
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __hash__(self):
+        return id(self)
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    # ----------------------------------------------------------------- conversion
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()")
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"only one-element tensors can be converted to a Python scalar, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self) -> "Tensor":
+        return Tensor._wrap(self.data)
+
+    def clone(self) -> "Tensor":
+        from ember.ops import shape as _s
+
+        return _s.Clone.apply(self)
+
+    def to(self, *args, **kwargs) -> "Tensor":
+        """Accepts a dtype; device strings other than 'cpu' are an error."""
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, str) and a in ("cpu",):
+                continue
+            if isinstance(a, str) and not _dt.is_dtype_name(a):
+                raise ValueError(f"ember runs on the CPU only; got device {a!r}")
+            dtype = a
+        dev = kwargs.get("device")
+        if dev not in (None, "cpu"):
+            raise ValueError(f"ember runs on the CPU only; got device {dev!r}")
+        return self if dtype is None else self.type(dtype)
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    def type(self, dtype) -> "Tensor":
+        from ember.ops import arithmetic as _a
+
+        dtype = _dt.resolve(dtype)
+        if dtype == self.data.dtype:
+            return self
+        return _a.Cast.apply(self, dtype=dtype)
+
+    def float(self):
+        return self.type(np.float32)
+
+    def double(self):
+        return self.type(np.float64)
+
+    def long(self):
+        return self.type(np.int64)
+
+    def int(self):
+        return self.type(np.int32)
+
+    def bool(self):
+        return self.type(np.bool_)
+
+    def contiguous(self):
+        return self
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    # ----------------------------------------------------------------- autograd API
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(f"only floating point tensors can require gradients, got dtype {self.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors; use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        self._retain = True
+
+    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        hooks = self._hooks
+
+        class _Handle:
+            def remove(self_inner):
+                if hook in hooks:
+                    hooks.remove(hook)
+
+        return _Handle()
+
+    def backward(self, gradient: "Tensor | np.ndarray | None" = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; this tensor has shape "
+                    f"{self.shape}: pass backward(gradient=...) with that shape"
+                )
+            g = np.ones_like(self.data)
+        else:
+            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
+            if g.shape != self.shape:
+                raise RuntimeError(f"gradient has shape {g.shape} but the tensor has shape {self.shape}")
+        backward_graph(self, g, retain_graph)
+
+    def zero_(self) -> "Tensor":
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value) -> "Tensor":
+        self.data[...] = value
+        return self
+
+    def copy_(self, src) -> "Tensor":
+        src = src.data if isinstance(src, Tensor) else np.asarray(src)
+        if src.shape != self.shape and np.broadcast_shapes(src.shape, self.shape) != self.shape:
+            raise RuntimeError(f"copy_: source shape {src.shape} does not broadcast to {self.shape}")
+        self.data[...] = src
+        return self
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
+        from ember import random as _r
+
+        self.data[...] = _r.generator().uniform(a, b, self.shape)
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
+        from ember import random as _r
+
+        self.data[...] = _r.generator().normal(mean, std, self.shape)
+        return self
+
+    def add_(self, other, alpha: float = 1.0) -> "Tensor":
+        other = other.data if isinstance(other, Tensor) else other
+        if alpha == 1.0:
+            self.data += other
+        else:
+            self.data += alpha * other
+        return self
+
+    def sub_(self, other, alpha: float = 1.0) -> "Tensor":
+        return self.add_(other, -alpha)
+
+    def mul_(self, other) -> "Tensor":
+        self.data *= other.data if isinstance(other, Tensor) else other
+        return self
+
+    def div_(self, other) -> "Tensor":
+        self.data /= other.data if isinstance(other, Tensor) else other
+        return self
+
+    def clamp_(self, min=None, max=None) -> "Tensor":
+        np.clip(self.data, min, max, out=self.data)
+        return self
+
+    def __setitem__(self, index, value) -> None:
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                "in-place assignment to a tensor that requires grad is not recorded by ember's graph; "
+                "do it under ember.no_grad() or build a new tensor (ember.where, ember.cat)"
+            )
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+
+    # ----------------------------------------------------------------- printing
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, threshold=200, edgeitems=3, prefix="tensor(")
+        extras = []
+        if self.data.dtype != np.float32 and not (self.data.dtype == np.int64 and self.data.dtype.kind == "i"):
+            extras.append(f"dtype=ember.{self.data.dtype.name}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+# --------------------------------------------------------------------------- backward
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Tensors reachable from ``root`` through recorded nodes, inputs before outputs (iterative DFS)."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        ctx = t._ctx
+        if ctx is not None:
+            for p in ctx.parents:
+                if p is not None and p.requires_grad and id(p) not in visited:
+                    stack.append((p, False))
+    return order
+
+
+def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
+    order = _topological_order(root)
+    grads: dict[int, np.ndarray] = {id(root): grad}
+    for t in reversed(order):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if t._hooks:
+            for hook in t._hooks:
+                r = hook(Tensor._wrap(g))
+                if r is not None:
+                    g = r.data if isinstance(r, Tensor) else np.asarray(r)
+        ctx = t._ctx
+        if ctx is None or t._retain:
+            # leaf (or retained non-leaf): accumulate into .grad
+            if g.dtype != t.data.dtype:
+                g = g.astype(t.data.dtype)
+            if t.grad is None:
+                # always a private copy: an op may hand the same array to several inputs,
+                # and optimizers and clipping modify .grad in place
+                t.grad = Tensor._wrap(np.array(g, copy=True))
+            else:
+                t.grad = Tensor._wrap(t.grad.data + g)
+            if ctx is None:
+                continue
+        if ctx.parents is None:
+            raise RuntimeError(
+                "trying to backward through the graph a second time; its buffers were freed. "
+                "Pass retain_graph=True to the first backward() if you need to"
+            )
+        in_grads = ctx.backward(g)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        for p, pg in zip(ctx.parents, in_grads):
+            if p is None or pg is None or not p.requires_grad:
+                continue
+            if pg.shape != p.data.shape:
+                pg = unbroadcast(pg, p.data.shape)
+            k = id(p)
+            prev = grads.get(k)
+            grads[k] = pg if prev is None else prev + pg
+        if not retain_graph:
+            ctx.parents = None
+            ctx.__dict__.clear()
+    if not retain_graph:
+        for t in order:
+            if t._ctx is not None:
+                t._ctx.parents = None
+
+
+# --------------------------------------------------------------------------- constructors
+
+
+def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Build a tensor from data (always copies). Floats default to float32, ints to int64."""
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = _dt.as_array(data, dtype)
+    if arr is data:
+        arr = arr.copy()
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype=None) -> Tensor:
+    if isinstance(data, Tensor) and (dtype is None or _dt.resolve(dtype) == data.dtype):
+        return data
+    return Tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """Share memory with ``array`` (no dtype change), like torch.from_numpy."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(array)
+
+
+def _shape_arg(size: Sequence) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    return tuple(int(s) for s in size)
+
+
+def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._wrap(array)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.zeros(_shape_arg(size), _dt.resolve(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.ones(_shape_arg(size), _dt.resolve(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.empty(_shape_arg(size), _dt.resolve(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = _dt.default_for_python_value(fill_value)
+    return _make(np.full(_shape_arg((size,)), fill_value, _dt.resolve(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        dtype = np.int64 if all(isinstance(v, int) for v in (start, end, step)) else _dt.get_default_dtype()
+    return _make(np.arange(start, end, step, dtype=_dt.resolve(dtype)), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.linspace(start, end, steps, dtype=_dt.resolve(dtype)), requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.eye(n, m, dtype=_dt.resolve(dtype)), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    from ember import random as _r
+
+    return _make(_r.generator().standard_normal(_shape_arg(size)).astype(_dt.resolve(dtype)), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    from ember import random as _r
+
+    return _make(_r.generator().random(_shape_arg(size)).astype(_dt.resolve(dtype)), requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None) -> Tensor:
+    from ember import random as _r
+
+    if high is None:
+        low, high = 0, low
+    return Tensor._wrap(_r.generator().integers(low, high, size=tuple(size)).astype(_dt.resolve(dtype or np.int64)))
+
+
+def randperm(n: int, dtype=None) -> Tensor:
+    from ember import random as _r
+
+    return Tensor._wrap(_r.generator().permutation(n).astype(_dt.resolve(dtype or np.int64)))
+
+
+def _like(fn):
+    @functools.wraps(fn)
+    def wrapper(t: Tensor, dtype=None, requires_grad: bool = False, **kw):
+        dtype = t.dtype if dtype is None else dtype
+        return fn(t.shape, dtype=dtype, requires_grad=requires_grad, **kw)
+
+    return wrapper
+
+
+zeros_like = _like(lambda shape, **kw: zeros(shape, **kw))
+ones_like = _like(lambda shape, **kw: ones(shape, **kw))
+empty_like = _like(lambda shape, **kw: empty(shape, **kw))
+randn_like = _like(lambda shape, **kw: randn(shape, **kw))
+rand_like = _like(lambda shape, **kw: rand(shape, **kw))
+
+
+def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def _tensors(items: Iterable) -> list[Tensor]:
+    return [x if isinstance(x, Tensor) else Tensor(x) for x in items]
