@@ -1,0 +1,1 @@
+"""Weight initialisation (NOTES §5). Filled in by the nn work."""
