@@ -1,0 +1,1 @@
+"""ember vs PyTorch CPU benchmarks (see benchmarks/README.md)."""
