@@ -1,0 +1,9 @@
+"""ember.optim: optimizers (SGD, Adagrad, RMSprop, Adam, AdamW) and learning-rate schedules (PyTorch's names)."""
+from ember.optim.optimizer import Optimizer  # noqa: F401
+from ember.optim.sgd import SGD  # noqa: F401
+from ember.optim.adagrad import Adagrad  # noqa: F401
+from ember.optim.rmsprop import RMSprop  # noqa: F401
+from ember.optim.adam import Adam, AdamW  # noqa: F401
+from ember.optim import lr_scheduler  # noqa: F401
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler"]

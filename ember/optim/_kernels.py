@@ -1,0 +1,21 @@
+"""Small in-place array kernels shared by the optimizers."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def lerp_(a: np.ndarray, b: np.ndarray, weight: float, tmp: np.ndarray) -> np.ndarray:
+    """``a ← a + weight·(b − a)`` in place (an exponential moving average step), using ``tmp`` as scratch.
+
+    For weight >= 0.5 it is written as ``b − (b − a)·(1 − weight)``, which is
+    the more accurate form there (PyTorch's ``lerp`` does the same).
+    """
+    w = a.dtype.type(weight)
+    np.subtract(b, a, out=tmp)
+    if w < 0.5:
+        tmp *= w
+        a += tmp
+    else:
+        tmp *= 1 - w
+        np.subtract(b, tmp, out=a)
+    return a

@@ -1,0 +1,115 @@
+"""Adam (momentum + RMSProp with bias correction, NOTES §4) and AdamW (decoupled weight decay)."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from ember.optim._kernels import lerp_
+from ember.optim.optimizer import Optimizer, _is_real, check_bool, check_nonnegative, check_unit_interval
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    r"""Adam: a momentum average of the gradient divided by a running RMS of it, both bias-corrected.
+
+    NOTES §4, with μ, ρ = ``betas`` and δ = ``eps``::
+
+        v = μ·v + (1 − μ)·g                  (first moment; ``exp_avg``)
+        r = ρ·r + (1 − ρ)·g⊙g                (second moment; ``exp_avg_sq``)
+        v̂ = v / (1 − μ^t);  r̂ = r / (1 − ρ^t)   (bias correction: v and r start at 0)
+        w = w − ε·v̂ / (√r̂ + δ)
+
+    with μ = 0.9, ρ = 0.999, δ = 1e-8 (rarely tuned; NOTES §9). Weight decay λ
+    adds λ·w to the gradient first (an L2 penalty, which the second moment then
+    rescales; :class:`AdamW` decouples it). ``amsgrad=True`` uses the running
+    maximum of r in place of r, so no weight's effective step ever grows.
+
+    Args:
+        params: parameters or parameter groups.
+        lr: ε >= 0.
+        betas: (μ, ρ), each in [0, 1).
+        eps: δ >= 0.
+        weight_decay: λ >= 0.
+        amsgrad: use the AMSGrad variant.
+        maximize: maximize the objective instead of minimizing.
+    """
+
+    _decoupled = False
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        if isinstance(betas, list):
+            betas = tuple(betas)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_options(self, o: dict[str, Any]) -> None:
+        super()._check_options(o)
+        betas = o["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(_is_real(b) for b in betas):
+            raise ValueError(f"invalid betas={betas!r}; it must be a pair of numbers (beta1, beta2), e.g. (0.9, 0.999)")
+        check_unit_interval("betas[0]", betas[0], "beta1")
+        check_unit_interval("betas[1]", betas[1], "beta2")
+        check_nonnegative("eps", o["eps"], "epsilon")
+        check_nonnegative("weight_decay", o["weight_decay"], "weight decay")
+        check_bool("amsgrad", o["amsgrad"])
+        check_bool("maximize", o["maximize"])
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p)
+            state["exp_avg_sq"] = np.zeros_like(p)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(p)
+        state["step"] += 1
+        step, lr, wd = state["step"], group["lr"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        d = g
+        if group["maximize"]:
+            d = np.negative(g, out=self._scratch(p, 0))
+        if wd != 0:
+            if self._decoupled:
+                p *= 1 - lr * wd
+            else:
+                t = np.multiply(p, wd, out=self._scratch(p, 1))
+                d = np.add(d, t, out=self._scratch(p, 0))
+        v, r = state["exp_avg"], state["exp_avg_sq"]
+        lerp_(v, d, 1 - beta1, self._scratch(p, 1))
+        r *= beta2
+        t = np.multiply(d, 1 - beta2, out=self._scratch(p, 1))
+        t *= d
+        r += t
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        step_size = lr / bias_correction1
+        if group["amsgrad"]:
+            if "max_exp_avg_sq" not in state:  # amsgrad switched on after the first step
+                state["max_exp_avg_sq"] = np.zeros_like(p)
+            r = np.maximum(state["max_exp_avg_sq"], r, out=state["max_exp_avg_sq"])
+        denom = np.sqrt(r, out=self._scratch(p, 2))
+        denom /= bias_correction2**0.5
+        denom += group["eps"]
+        t = np.multiply(v, -step_size, out=self._scratch(p, 1))
+        t /= denom
+        p += t
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay: the decay shrinks the weights directly instead of entering the gradient.
+
+    Each step first does ``w = w − ε·λ·w`` and then the plain Adam update
+    (see :class:`Adam`). With L2 regularisation inside Adam, heavily-updated
+    weights (large r) would be decayed less; decoupling makes the decay uniform.
+    Same arguments as :class:`Adam`, but ``weight_decay`` defaults to 1e-2.
+    """
+
+    _decoupled = True
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
