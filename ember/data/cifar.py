@@ -28,16 +28,20 @@ from ember.data.sources import check_split, get_source, locate
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
+class RefusedPickle(pickle.UnpicklingError):
+    """The pickle asked for something outside the allowed NumPy payload."""
+
+
 def _reconstruct(subtype, shape, dtype):
     if subtype is not np.ndarray:
-        raise pickle.UnpicklingError(f"refusing to build an array of type {subtype!r}")
+        raise RefusedPickle(f"refusing to build an array of type {subtype!r}")
     return np.ndarray.__new__(np.ndarray, shape, _dtype(dtype))
 
 
 def _dtype(spec, align=False, copy=False):
     dt = np.dtype(spec)
     if dt.hasobject or dt.kind not in "biuf":
-        raise pickle.UnpicklingError(f"refusing dtype {dt} (only numeric arrays are accepted)")
+        raise RefusedPickle(f"refusing dtype {dt} (only numeric arrays are accepted)")
     return dt
 
 
@@ -47,7 +51,7 @@ def _frombuffer(buffer, dtype, shape, order):
 
 def _encode(text, encoding="latin1"):
     if not isinstance(text, str) or encoding != "latin1":
-        raise pickle.UnpicklingError("refusing _codecs.encode other than str -> latin1 bytes")
+        raise RefusedPickle("refusing _codecs.encode other than str -> latin1 bytes")
     return text.encode("latin1")
 
 
@@ -68,7 +72,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         try:
             return self.ALLOWED[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
+            raise RefusedPickle(
                 f"refusing to load global {module}.{name}: only NumPy array payloads are allowed"
             ) from None
 
@@ -78,9 +82,9 @@ def restricted_loads(payload: bytes, name: str = "<bytes>"):
     try:
         # encoding="bytes" reads Python 2 str as bytes, which is how the official batches were written
         return RestrictedUnpickler(io.BytesIO(payload), encoding="bytes").load()
-    except pickle.UnpicklingError as exc:
-        raise DataError(f"unsafe or invalid pickle in {name}: {exc}") from None
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError,
+    except RefusedPickle as exc:
+        raise DataError(f"unsafe pickle in {name}: {exc}") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError,
             OverflowError, struct.error) as exc:
         raise DataError(f"corrupt pickle in {name}: {type(exc).__name__}: {exc}") from None
 
