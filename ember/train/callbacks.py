@@ -2,7 +2,8 @@
 
 Hooks (all optional): ``on_fit_start(trainer)``, ``on_epoch_start(trainer, epoch)``,
 ``on_before_step(trainer, logs)`` (after backward, before the optimizer step — the NaN guard's place),
-``on_batch_end(trainer, logs)``, ``on_epoch_end(trainer, logs)`` and ``on_fit_end(trainer)``.
+``on_batch_end(trainer, logs)``, ``on_epoch_end(trainer, logs)``, ``on_fit_end(trainer)`` and, when an
+exception ends the fit instead, ``on_fit_abort(trainer)``.
 A callback stops training with ``trainer.stop(reason)``. Callbacks that keep state across epochs
 (early stopping's patience counter, the best score so far) implement ``state_dict`` /
 ``load_state_dict`` so that a resumed run behaves exactly like an uninterrupted one.
@@ -46,6 +47,10 @@ class Callback:
     def on_fit_end(self, trainer) -> None:
         pass
 
+    def on_fit_abort(self, trainer) -> None:
+        """Called instead of ``on_fit_end`` when an exception (or Ctrl-C) ends the fit: release resources,
+        save nothing."""
+
     def state_dict(self) -> dict:
         return {}
 
@@ -62,7 +67,8 @@ class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda trainer, logs: ...)``."""
 
     def __init__(self, **hooks):
-        valid = {"on_fit_start", "on_epoch_start", "on_before_step", "on_batch_end", "on_epoch_end", "on_fit_end"}
+        valid = {"on_fit_start", "on_epoch_start", "on_before_step", "on_batch_end", "on_epoch_end", "on_fit_end",
+                 "on_fit_abort"}
         bad = set(hooks) - valid
         if bad:
             raise ValueError(f"unknown hook(s) {sorted(bad)}; valid hooks: {', '.join(sorted(valid))}")
@@ -198,13 +204,13 @@ class ModelCheckpoint(Callback):
 
         return list_checkpoints(self.dirpath)
 
-    def _save(self, trainer) -> None:
+    def _save(self, trainer, replace: bool = False) -> None:
         from ember.train.checkpoint import checkpoint_name
 
         if trainer.diverged:
             return
         path = self.dirpath / checkpoint_name(trainer.global_step)
-        if self.last_path == path and path.exists():
+        if self.last_path == path and path.exists() and not replace:
             return
         trainer.save_checkpoint(path)
         self.last_path = path
@@ -230,7 +236,8 @@ class ModelCheckpoint(Callback):
                 self.best_path = self.dirpath / "best.ckpt"
                 trainer.save_checkpoint(self.best_path)
         if self.every_n_epochs and (int(logs["epoch"])) % self.every_n_epochs == 0:
-            self._save(trainer)
+            # replaces a step checkpoint of the same step: this state also has the epoch's end
+            self._save(trainer, replace=True)
 
     def on_fit_end(self, trainer) -> None:
         if self.save_on_fit_end and not trainer.diverged and trainer.global_step > 0:
@@ -339,6 +346,8 @@ class JSONLinesLogger(Callback):
         if self._f is not None:
             self._f.close()
             self._f = None
+
+    on_fit_abort = on_fit_end
 
 
 class StopAfterSteps(Callback):

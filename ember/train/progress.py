@@ -149,5 +149,7 @@ class ProgressBar(Callback):
             self._progress.stop()
             self._progress = None
 
+    on_fit_abort = on_fit_end
+
     def state_dict(self) -> dict:
         return {}

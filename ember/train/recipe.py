@@ -223,12 +223,18 @@ def build_scheduler(cfg: TrainConfig, optimizer, steps_per_epoch: int):
             sched, interval = S.ExponentialLR(optimizer, **a), "epoch"
         elif name == "cosine":
             a.setdefault("eta_min", 0.0)
-            sched, interval = S.CosineAnnealingLR(optimizer, T_max=max(1, total - warm), **a), "step"
+            if warm:  # linear warm-up, then the cosine over the remaining steps
+                sched = S.WarmupLR(optimizer, warm, after=lambda o: S.CosineAnnealingLR(o, T_max=max(1, total - warm),
+                                                                                         **a))
+            else:
+                sched = S.CosineAnnealingLR(optimizer, T_max=total, **a)
+            interval = "step"
         elif name == "onecycle":
             if warm:
                 raise ConfigError("--warmup-epochs cannot be combined with --scheduler onecycle, which has its own "
                                   "warm-up (pct_start)")
-            sched, interval = S.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total, **a), "step"
+            peaks = [float(g["lr"]) for g in optimizer.param_groups]  # per group (fine-tuning)
+            sched, interval = S.OneCycleLR(optimizer, max_lr=peaks, total_steps=total, **a), "step"
         elif name == "plateau":
             from ember.train.history import resolve_mode
 
@@ -240,13 +246,10 @@ def build_scheduler(cfg: TrainConfig, optimizer, steps_per_epoch: int):
             raise ConfigError(f"unknown scheduler {name!r}")
     except TypeError as e:
         raise ConfigError(f"scheduler {name!r}: bad scheduler-args {cfg.scheduler_args}: {e}") from e
-    if warm and name not in ("onecycle",):
-        if name in ("none", "cosine"):
-            warmup = S.LinearLR(optimizer, start_factor=1.0 / max(warm, 1), end_factor=1.0, total_iters=warm)
-            sched = warmup if sched is None else S.SequentialLR(optimizer, [warmup, sched], milestones=[warm])
-            interval = "step"
-        else:
-            raise ConfigError(f"--warmup-epochs works with --scheduler none or cosine, not {name!r}")
+    if warm and name == "none":
+        sched, interval = S.WarmupLR(optimizer, warm), "step"
+    elif warm and name not in ("cosine", "onecycle"):
+        raise ConfigError(f"--warmup-epochs works with --scheduler none or cosine, not {name!r}")
     return sched, interval
 
 

@@ -194,8 +194,12 @@ class Trainer:
         try:
             while self.epoch < self.epochs and not self.stop_training:
                 self._run_epoch(train_loader, val_loader)
-        finally:
-            self._call("on_fit_end", reverse=True)
+        except BaseException:
+            # a crash or Ctrl-C mid-step leaves no consistent state to save: close files and the
+            # progress display, keep the last periodic checkpoint as it is
+            self._call("on_fit_abort", reverse=True)
+            raise
+        self._call("on_fit_end", reverse=True)
         if self.stop_reason:
             self.log(f"stopped: {self.stop_reason}")
         return self.history
@@ -246,7 +250,9 @@ class Trainer:
             self._call("on_batch_end", rec)
             if self.stop_training:
                 break
-        if self.diverged:
+        if self.diverged or self.batch_in_epoch < self.steps_per_epoch:
+            # diverged, or stopped mid-epoch (max_steps, a callback): the epoch is not complete, so no
+            # validation, epoch-wise scheduling or epoch record; a checkpoint taken now resumes mid-epoch
             return
         self._end_epoch(val_loader)
 
