@@ -15,7 +15,9 @@ Determinism
     Generator under spawn key ``(e, 1, b)``. So the batches depend only on (seed, epoch, batch
     index) — never on ``num_workers``, thread timing, or how many batches were prefetched. With
     ``seed=None`` the seed is drawn once from ember's global generator, so ``ember.manual_seed``
-    fixes it.
+    fixes it. (A random *per-sample* dataset transform draws from ember's global generator
+    instead, so it is reproducible only with ``num_workers=0``; put random augmentation in the
+    loader's batch ``transform``.)
 
 Resume
     ``state_dict()`` records (seed, epoch, position = batches handed out in the current epoch);

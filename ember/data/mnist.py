@@ -3,6 +3,8 @@
 ``FashionMNIST(split="train")`` holds 60,000 images (6,000 per class), ``split="test"`` 10,000
 (1,000 per class). ``data`` is uint8 of shape (N, 1, 28, 28); the loader and ``dataset[i]``
 give float32 in [0, 1]. See :mod:`ember.data.sources` for where the files are looked for.
+Parsed files are cached per process and shared between dataset objects, so ``data`` and
+``targets`` are read-only arrays (augmentations copy; the stored pixels never change).
 """
 from __future__ import annotations
 
