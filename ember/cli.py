@@ -22,6 +22,7 @@ TRAIN_OPTIONS: dict[str, tuple[str | None, str]] = {
     "model_args": ("ARGS", "extra model arguments: 'dropout=0.2,hidden=[512,256]' or a JSON/YAML mapping"),
     "data": ("NAME", "dataset: fashion-mnist, mnist or cifar10 (default fashion-mnist; see `ember datasets`)"),
     "data_root": ("DIR", "directory holding the dataset files (default: EMBER_DATA, the cache, system dirs)"),
+    "download": (None, "never fetch a missing dataset from its official mirrors (default: try them)"),
     "epochs": ("N", "epochs to train (default 5)"),
     "batch_size": ("N", "mini-batch size (default 128)"),
     "optimizer": ("NAME", "sgd, adam, adamw, rmsprop or adagrad (default adam)"),
@@ -147,7 +148,9 @@ def _add_train_options(p: argparse.ArgumentParser, skip=()) -> None:
         if key in skip:
             continue
         flag = "--" + key.replace("_", "-")
-        if metavar is None:
+        if key == "download":
+            g.add_argument("--no-download", dest=key, action="store_false", default=argparse.SUPPRESS, help=help_)
+        elif metavar is None:
             g.add_argument(flag, dest=key, action="store_true", default=argparse.SUPPRESS, help=help_)
         else:
             g.add_argument(flag, dest=key, metavar=metavar, default=argparse.SUPPRESS, help=help_)
@@ -179,7 +182,7 @@ def cmd_train(args) -> int:
             opts = ", ".join("--" + k.replace("_", "-") for k in given) or "--config"
             raise UsageError(f"--resume continues a run with its own saved configuration; drop {opts} "
                              "(only --quiet may be given)")
-        resume_run(args.resume, quiet=getattr(args, "quiet", None))
+        resume_run(args.resume, quiet=getattr(args, "quiet", False))
         return 0
     cfg = _config_from_args(args)
     start_run(cfg, command=["ember"] + sys.argv[1:])
@@ -311,7 +314,7 @@ def cmd_ensemble(args) -> int:
     if args.snapshots:
         if len(args.runs) != 1:
             raise UsageError("--snapshots builds an ensemble from one run's checkpoints; give exactly one run")
-        ens = Ensemble.snapshots(args.runs[0], include_final=True)
+        ens = Ensemble.snapshots(args.runs[0], which="all", include_final=True)
     else:
         if len(args.runs) < 2:
             raise UsageError("an ensemble needs at least two runs (or one run with --snapshots)")

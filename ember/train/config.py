@@ -38,6 +38,7 @@ class TrainConfig:
     model_args: dict = field(default_factory=dict)
     data: str = "fashion-mnist"
     data_root: str | None = None
+    download: bool = True
     epochs: int = 5
     batch_size: int = 128
     optimizer: str = "adam"
@@ -167,7 +168,9 @@ class TrainConfig:
                            "use --val-split 0.1 or --monitor loss")
         self.checkpoint_every = str(self.checkpoint_every).strip()
         parse_every(self.checkpoint_every, source)
-        self.quiet = bool(self.quiet)
+        for key in ("quiet", "download"):
+            if not isinstance(getattr(self, key), bool):
+                bad(key, f"must be true or false, got {getattr(self, key)!r}")
         if self.name is not None:
             self.name = str(self.name)
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name):

@@ -74,14 +74,14 @@ def _first(ds, n: int):
     return Subset(ds, np.arange(min(n, len(ds))))
 
 
-def build_data(cfg: TrainConfig, download: bool = True, preprocessor_state: tuple[str, dict] | None = None
+def build_data(cfg: TrainConfig, preprocessor_state: tuple[str, dict] | None = None
                ) -> DataBundle:
     """Load the dataset, hold out the validation split, apply the limits and fit the preprocessing on the
     training split only (or restore it from ``preprocessor_state``)."""
     from ember.data import holdout_split, parse_augment
 
-    train_full = load_split(cfg.data, "train", cfg.data_root, download)
-    test = load_split(cfg.data, "test", cfg.data_root, download)
+    train_full = load_split(cfg.data, "train", cfg.data_root, cfg.download)
+    test = load_split(cfg.data, "test", cfg.data_root, cfg.download)
     classes = list(getattr(train_full, "classes", None) or [str(i) for i in range(int(train_full.targets.max()) + 1)])
     if cfg.val_split > 0:
         train, val = holdout_split(train_full, val_fraction=cfg.val_split, seed=cfg.seed)

@@ -97,14 +97,13 @@ def start_run(cfg: TrainConfig, command: list[str] | None = None, finetune: dict
     return _train(rd, cfg, bundle, resume_from=None, finetune=finetune)
 
 
-def resume_run(path, quiet: bool | None = None) -> RunResult:
+def resume_run(path, quiet: bool = False) -> RunResult:
     """Continue the run in ``path`` from its newest checkpoint."""
     from ember.train.restore import run_config
 
     rd = RunDir.open(path)
     cfg, doc = run_config(rd)
-    if quiet is not None:
-        cfg.quiet = quiet
+    cfg.quiet = bool(quiet)  # a display choice of this invocation, not part of the run
     if rd.summary_path.exists():
         raise ConfigError(f"{rd.path} has already finished (see {rd.summary_path}); start a new run instead")
     ckpt = latest_checkpoint(rd.checkpoints)
