@@ -406,7 +406,7 @@ PREPROCESSORS = {cls.name: cls for cls in (ZeroCenter, Standardize, MinMaxScale,
 
 
 def make_preprocessor(name: str, **kwargs) -> Preprocessor:
-    """A preprocessor by name (``center``, ``standardize``, ``minmax``, ``decimal``, ``pca``, ``pca_whiten``, ``zca``)."""
+    """A preprocessor by name: center, standardize, minmax, decimal, pca, pca_whiten or zca."""
     try:
         cls = PREPROCESSORS[name]
     except KeyError:

@@ -66,7 +66,8 @@ SOURCES: dict[str, Source] = {
         },
         system_dirs=("/usr/share/datasets/fashion-mnist",),
         how_to_get=(
-            "on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist (installs /usr/share/datasets/fashion-mnist); "
+            "on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist "
+            "(installs /usr/share/datasets/fashion-mnist); "
             "or put the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
             "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz, gzipped or not) in a directory and pass "
             "root=<dir> or set EMBER_DATA=<parent dir> (files in <parent dir>/fashion-mnist); "

@@ -37,7 +37,8 @@ def test_flip_probability_extremes():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(0, 4), st.integers(2, 10), st.sampled_from(["constant", "reflect", "edge"]))
+@given(st.integers(0, 2**32 - 1), st.integers(0, 4), st.integers(2, 10),
+       st.sampled_from(["constant", "reflect", "edge"]))
 def test_crop_keeps_shape_and_is_a_window_of_the_padded_image(seed, padding, size, mode):
     x = batch(n=3, h=10, w=12)
     out = RandomCrop(size=size, padding=padding, padding_mode=mode)(x, rng=rng(seed))
