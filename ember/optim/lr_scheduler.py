@@ -150,7 +150,9 @@ class LRScheduler:
         self.__dict__.update({k: copy.deepcopy(v) for k, v in state_dict.items() if k not in self._not_saved})
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self.get_last_lr()})"
+        epoch = getattr(self, "last_epoch", None)
+        return f"{type(self).__name__}(" + (f"last_epoch={epoch}, " if epoch is not None else "") + \
+            f"last_lr={self.get_last_lr()})"
 
 
 # ------------------------------------------------------------------ the schedules
