@@ -59,7 +59,8 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
     p = _norm_type(norm_type)
     if not arrays:
         return Tensor(0.0)
-    norms = [_array_norm(a, p) for a in arrays]
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing norm is reported, not warned about
+        norms = [_array_norm(a, p) for a in arrays]
     if math.isinf(p):
         total = max(norms)
     elif p == 2.0:
@@ -87,8 +88,9 @@ def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float
     coef = np.minimum(coef, total.dtype.type(1.0))
     if coef == 1.0:
         return  # multiplying by 1 changes nothing
-    for g in grads:
-        g *= coef
+    with np.errstate(invalid="ignore"):  # inf · 0 = nan, as in PyTorch
+        for g in grads:
+            g *= coef
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
