@@ -1,3 +1,6 @@
 """ember.nn.functional: stateless layer functions (PyTorch's names). One module per family."""
 from ember.nn.functional.activation import *  # noqa: F401,F403
 from ember.nn.functional.conv import *  # noqa: F401,F403
+from ember.nn.functional.dropout import *  # noqa: F401,F403
+from ember.nn.functional.linear import *  # noqa: F401,F403
+from ember.nn.functional.normalization import *  # noqa: F401,F403

@@ -1,0 +1,49 @@
+"""The affine map of a fully connected layer (NOTES §1): y = x·Wᵀ + b, as one fused Function."""
+from __future__ import annotations
+
+import numpy as np
+
+from ember.tensor import Function, Tensor
+
+__all__ = ["linear"]
+
+
+class Linear(Function):
+    """y = x·Wᵀ + b over the last axis of x (any number of leading axes).
+
+    Backward: dx = g·W,  dW = gᵀ·x (summed over every leading axis),  db = Σ g.
+    The leading axes are folded into one, so dW is a single matrix multiply.
+    """
+
+    def forward(self, x, w, b=None):
+        if x.shape[-1] != w.shape[1]:
+            raise RuntimeError(_shape_error(x.shape, w.shape))
+        out = x @ w.T
+        if b is not None:
+            out += b
+        self.x, self.w, self.has_bias = x, w, b is not None
+        return out
+
+    def backward(self, g):
+        nx, nw = self.needs_input_grad[:2]
+        nb = self.has_bias and self.needs_input_grad[2]
+        x, w = self.x, self.w
+        gx = g @ w if nx else None
+        g2 = g.reshape(-1, g.shape[-1])
+        gw = g2.T @ x.reshape(-1, x.shape[-1]) if nw else None
+        gb = g2.sum(axis=0) if nb else None
+        return gx, gw, gb
+
+
+def _shape_error(x_shape, w_shape) -> str:
+    return (f"linear: input of shape {tuple(x_shape)} has {x_shape[-1] if x_shape else 0} features in its last "
+            f"dimension but the weight of shape {tuple(w_shape)} expects {w_shape[1]}")
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x·Wᵀ + b with W of shape (out_features, in_features)."""
+    if weight.ndim != 2:
+        raise RuntimeError(f"linear expects a 2-D weight (out_features, in_features), got shape {weight.shape}")
+    if input.ndim == 0:
+        raise RuntimeError("linear expects an input with at least 1 dimension, got a 0-d tensor")
+    return Linear.apply(input, weight, bias)

@@ -1,0 +1,200 @@
+"""Activation layers (NOTES §2). Each wraps the function in :mod:`ember.nn.functional`; ``inplace=`` is
+accepted for PyTorch compatibility and ignored (ember never overwrites its inputs)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ember import dtypes as _dt
+from ember.nn import functional as F
+from ember.nn.layers._util import positive_float, positive_int
+from ember.nn.module import Module, Parameter
+from ember.tensor import Tensor
+
+__all__ = ["ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU", "Swish", "Sigmoid", "Tanh",
+           "Softmax", "LogSoftmax", "Softplus", "Hardtanh"]
+
+
+class _Inplace(Module):
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_Inplace):
+    """max(0, x): cheap, no saturation for x > 0; a unit whose input stays negative dies."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu(input)
+
+
+class ReLU6(_Inplace):
+    """min(max(0, x), 6) (MobileNet)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu6(input)
+
+
+class LeakyReLU(Module):
+    """max(αx, x) with a small fixed slope α (``negative_slope``) for x < 0."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        super().__init__()
+        if not isinstance(negative_slope, (int, float)) or isinstance(negative_slope, bool):
+            raise ValueError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+        self.inplace = bool(inplace)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class PReLU(Module):
+    """max(0, x) + a·min(0, x) with a learned slope a: one shared (``num_parameters=1``) or one per
+    channel (axis 1), starting at ``init``."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
+        super().__init__()
+        self.num_parameters = positive_int(num_parameters, "num_parameters", "PReLU")
+        if not isinstance(init, (int, float)) or isinstance(init, bool):
+            raise ValueError(f"PReLU: init must be a number, got {init!r}")
+        self.init = float(init)
+        self.weight = Parameter(np.full(num_parameters, init, _dt.resolve(dtype)))
+
+    def reset_parameters(self) -> None:
+        self.weight.data[...] = self.init
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.num_parameters > 1 and (input.ndim < 2 or input.shape[1] != self.num_parameters):
+            raise ValueError(f"PReLU({self.num_parameters}): input of shape {input.shape} must have "
+                             f"{self.num_parameters} channels on axis 1")
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class ELU(Module):
+    """x for x > 0, α(eˣ − 1) otherwise: mean output near zero, robust to noise."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha = positive_float(alpha, "alpha", "ELU", allow_zero=True)
+        self.inplace = bool(inplace)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class SELU(_Inplace):
+    """λ·ELU_α(x), λ ≈ 1.0507, α ≈ 1.6733: self-normalising (pair with lecun-normal weights)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.selu(input)
+
+
+class GELU(Module):
+    """x·Φ(x) (``approximate='none'``) or 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))) (``'tanh'``)."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(_Inplace):
+    """Swish: x·σ(x) (EfficientNet)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.silu(input)
+
+
+Swish = SiLU
+
+
+class Sigmoid(Module):
+    """1/(1 + e^−x) ∈ (0, 1): saturates, gradient ≤ 1/4, not zero-centred."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.sigmoid(input)
+
+
+class Tanh(Module):
+    """tanh(x) ∈ (−1, 1): zero-centred, still saturates."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanh(input)
+
+
+def _legacy_softmax_dim(ndim: int) -> int:
+    # PyTorch's rule when no dim is given
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+class Softmax(Module):
+    """softmax(x)_i = e^{x_i}/Σ_j e^{x_j} along ``dim``: scores to a probability distribution."""
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        if dim is not None and not isinstance(dim, int):
+            raise ValueError(f"Softmax: dim must be an int or None, got {dim!r}")
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmax(input, self.dim if self.dim is not None else _legacy_softmax_dim(input.ndim))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """log softmax(x) along ``dim`` (x − logsumexp x, computed stably)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.log_softmax(input, self.dim if self.dim is not None else _legacy_softmax_dim(input.ndim))
+
+
+class Softplus(Module):
+    """(1/β)·ln(1 + e^{βx}), linear above ``threshold`` (a smooth ReLU)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta = positive_float(beta, "beta", "Softplus")
+        self.threshold = float(threshold)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Hardtanh(Module):
+    """clamp(x, min_val, max_val)."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__()
+        if not min_val < max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) must be less than max_val ({max_val})")
+        self.min_val, self.max_val, self.inplace = float(min_val), float(max_val), bool(inplace)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"

@@ -1,0 +1,92 @@
+"""2-D convolution layer (NCHW; NOTES §8): local receptive fields with shared weights."""
+from __future__ import annotations
+
+import numpy as np
+
+from ember import dtypes as _dt
+from ember.nn import init as _init
+from ember.nn.functional.conv import conv2d
+from ember.nn.layers._util import int_or_pair, positive_int
+from ember.nn.module import Module, Parameter
+from ember.ops.conv import pair
+from ember.tensor import Tensor
+
+__all__ = ["Conv2d"]
+
+
+class Conv2d(Module):
+    """out[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c] (cross-correlation), weight (C_out, C_in/groups, kH, kW).
+
+    ``padding`` is an int, a pair, ``'valid'`` (no padding) or ``'same'`` (output size = input size;
+    stride 1 only). ``groups`` splits the channels into independent convolutions (``groups=C_in`` is a
+    depthwise conv). Initialisation as :class:`Linear` with fan_in = C_in/groups·kH·kW: the default of
+    :mod:`ember.nn.init` (PyTorch's) unless ``init=`` names another scheme or is a callable.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, init=None):
+        super().__init__()
+        name = "Conv2d"
+        self.in_channels = positive_int(in_channels, "in_channels", name)
+        self.out_channels = positive_int(out_channels, "out_channels", name)
+        self.groups = positive_int(groups, "groups", name)
+        if in_channels % groups:
+            raise ValueError(f"Conv2d: in_channels ({in_channels}) must be divisible by groups ({groups})")
+        if out_channels % groups:
+            raise ValueError(f"Conv2d: out_channels ({out_channels}) must be divisible by groups ({groups})")
+        self.kernel_size = pair(int_or_pair(kernel_size, "kernel_size", name))
+        self.stride = pair(int_or_pair(stride, "stride", name))
+        self.dilation = pair(int_or_pair(dilation, "dilation", name))
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Conv2d: padding must be an int, a pair, 'same' or 'valid'; got {padding!r}")
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError("Conv2d: padding='same' is not supported for strided convolutions (stride != 1)")
+            if padding == "same" and any((d * (k - 1)) % 2 for d, k in zip(self.dilation, self.kernel_size)):
+                raise ValueError(f"Conv2d: padding='same' needs an odd effective kernel size; kernel_size "
+                                 f"{self.kernel_size} with dilation {self.dilation} is even")
+            self.padding = padding
+        else:
+            self.padding = pair(int_or_pair(padding, "padding", name, allow_zero=True))
+        if padding_mode != "zeros":
+            raise ValueError(f"Conv2d: padding_mode {padding_mode!r} is not supported; ember pads with 'zeros'")
+        self.padding_mode = padding_mode
+        if init is not None:
+            _init._resolve_weight(init)
+        self.init = init
+        d = _dt.resolve(dtype)
+        self.weight = Parameter(np.empty((out_channels, in_channels // groups) + self.kernel_size, d))
+        if bias:
+            self.bias = Parameter(np.empty((out_channels,), d))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init.default_weight_init_(self.weight, self.init)
+        if self.bias is not None:
+            fan_in, _ = _init._calculate_fan_in_and_fan_out(self.weight)
+            _init.default_bias_init_(self.bias, fan_in)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim == 3:  # unbatched (C, H, W), as PyTorch accepts
+            return conv2d(input.unsqueeze(0), self.weight, self.bias, self.stride, self.padding, self.dilation,
+                          self.groups).squeeze(0)
+        if input.ndim != 4:
+            raise ValueError(f"Conv2d expects a (N, C, H, W) or (C, H, W) input, got shape {input.shape}")
+        if input.shape[1] != self.in_channels:
+            raise ValueError(f"Conv2d: input of shape {input.shape} has {input.shape[1]} channels, "
+                             f"expected in_channels={self.in_channels}")
+        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s

@@ -1,0 +1,126 @@
+"""Pooling layers (NCHW): max, average, adaptive average and fractional max pooling."""
+from __future__ import annotations
+
+from ember.nn.functional.conv import adaptive_avg_pool2d, avg_pool2d, fractional_max_pool2d, max_pool2d
+from ember.nn.layers._util import int_or_pair
+from ember.nn.module import Module
+from ember.ops.conv import pair
+from ember.tensor import Tensor
+
+__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "FractionalMaxPool2d"]
+
+
+def _check_padding(padding, kernel_size, layer):
+    ph, pw = pair(padding)
+    kh, kw = pair(kernel_size)
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError(f"{layer}: padding {padding} should be at most half of kernel_size {kernel_size}")
+
+
+def _batched(input: Tensor, fn, layer: str) -> Tensor:
+    if input.ndim == 3:
+        return fn(input.unsqueeze(0)).squeeze(0)
+    if input.ndim != 4:
+        raise ValueError(f"{layer} expects a (N, C, H, W) or (C, H, W) input, got shape {input.shape}")
+    return fn(input)
+
+
+class MaxPool2d(Module):
+    """out = max over each kH×kW window (stride defaults to the kernel size; AlexNet overlaps with 3, 2).
+    The gradient flows to each window's maximal element."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False):
+        super().__init__()
+        self.kernel_size = int_or_pair(kernel_size, "kernel_size", "MaxPool2d")
+        self.stride = self.kernel_size if stride is None else int_or_pair(stride, "stride", "MaxPool2d")
+        self.padding = int_or_pair(padding, "padding", "MaxPool2d", allow_zero=True)
+        self.dilation = int_or_pair(dilation, "dilation", "MaxPool2d")
+        _check_padding(self.padding, self.kernel_size, "MaxPool2d")
+        if return_indices:
+            raise ValueError("MaxPool2d: return_indices=True is not supported by ember")
+        self.return_indices = False
+        self.ceil_mode = bool(ceil_mode)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _batched(input, lambda x: max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                                                    self.ceil_mode), "MaxPool2d")
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """out = mean over each window; ``count_include_pad`` decides whether zero padding counts in the mean."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override=None):
+        super().__init__()
+        self.kernel_size = int_or_pair(kernel_size, "kernel_size", "AvgPool2d")
+        self.stride = self.kernel_size if stride is None else int_or_pair(stride, "stride", "AvgPool2d")
+        self.padding = int_or_pair(padding, "padding", "AvgPool2d", allow_zero=True)
+        _check_padding(self.padding, self.kernel_size, "AvgPool2d")
+        if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override <= 0):
+            raise ValueError(f"AvgPool2d: divisor_override must be a positive integer or None, got {divisor_override!r}")
+        self.ceil_mode = bool(ceil_mode)
+        self.count_include_pad = bool(count_include_pad)
+        self.divisor_override = divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _batched(input, lambda x: avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                                    self.count_include_pad, self.divisor_override), "AvgPool2d")
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average over ``output_size`` bins whatever the input size; ``AdaptiveAvgPool2d(1)`` is global average
+    pooling (NiN, SE-Net's squeeze). ``None`` in the size keeps that input dimension."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        items = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
+        if len(items) not in (1, 2) or any(v is not None and (not isinstance(v, int) or v <= 0) for v in items):
+            raise ValueError(f"AdaptiveAvgPool2d: output_size must be a positive int or a pair of ints/None, "
+                             f"got {output_size!r}")
+        self.output_size = tuple(output_size) if isinstance(output_size, (tuple, list)) else output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _batched(input, lambda x: adaptive_avg_pool2d(x, self.output_size), "AdaptiveAvgPool2d")
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class FractionalMaxPool2d(Module):
+    """Fractional max pooling (Graham 2014; NOTES §7): max over k×k windows placed pseudo-randomly so the
+    map shrinks by a non-integer factor (e.g. ``output_ratio=1/√2``). New regions are drawn from ember's
+    generator on every call; the randomness acts as a regulariser."""
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices: bool = False,
+                 _random_samples=None):
+        super().__init__()
+        self.kernel_size = int_or_pair(kernel_size, "kernel_size", "FractionalMaxPool2d")
+        if return_indices:
+            raise ValueError("FractionalMaxPool2d: return_indices=True is not supported by ember")
+        if (output_size is None) == (output_ratio is None):
+            raise ValueError("FractionalMaxPool2d requires specifying exactly one of output_size or output_ratio")
+        if output_size is not None:
+            output_size = int_or_pair(output_size, "output_size", "FractionalMaxPool2d")
+        if output_ratio is not None:
+            ratios = output_ratio if isinstance(output_ratio, (tuple, list)) else (output_ratio,)
+            if len(ratios) not in (1, 2) or not all(0 < r < 1 for r in ratios):
+                raise ValueError(f"FractionalMaxPool2d: output_ratio must be in (0, 1), got {output_ratio!r}")
+        self.output_size, self.output_ratio = output_size, output_ratio
+        self._random_samples = _random_samples
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _batched(input, lambda x: fractional_max_pool2d(x, self.kernel_size, self.output_size, self.output_ratio,
+                                                               _random_samples=self._random_samples),
+                        "FractionalMaxPool2d")
+
+    def extra_repr(self) -> str:
+        target = f"output_size={self.output_size}" if self.output_size is not None else f"output_ratio={self.output_ratio}"
+        return f"kernel_size={self.kernel_size}, {target}"

@@ -1,0 +1,97 @@
+"""Normalisation ops (NOTES §6): batch norm as one fused Function, and AlexNet's local response norm.
+
+Batch norm over the axes ``axes`` (every axis but the channel axis 1), ``m`` values per channel:
+
+    μ = (1/m) Σ x,   σ² = (1/m) Σ (x − μ)²   (biased),   x̂ = (x − μ)/√(σ² + ε),   y = γ·x̂ + β
+
+Closed-form backward (one pass, no graph of small ops), with ĝ = γ·g:
+
+    dx = (1/√(σ² + ε)) · (ĝ − mean(ĝ) − x̂ · mean(ĝ·x̂)),   dγ = Σ g·x̂,   dβ = Σ g
+
+With fixed statistics (evaluation mode) it is an affine map: dx = g·γ/√(σ² + ε).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ember.tensor import Function
+
+
+def channel_shape(x: np.ndarray) -> tuple:
+    """Shape that broadcasts a per-channel vector against ``x`` (channels on axis 1)."""
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def reduce_axes(x: np.ndarray) -> tuple:
+    return (0,) + tuple(range(2, x.ndim))
+
+
+class BatchNorm(Function):
+    """y = γ·(x − μ)/√(σ² + ε) + β with per-channel ``mean`` μ and ``var`` σ² given as arrays.
+
+    ``batch_stats=True``: μ, σ² are this batch's own statistics, so the gradient flows through them
+    (the training-mode backward above); ``False``: they are constants (running estimates).
+    ``weight``/``bias`` may be None (affine=False).
+    """
+
+    def forward(self, x, weight, bias, mean, var, eps=1e-5, batch_stats=True):
+        cs = channel_shape(x)
+        invstd = (1.0 / np.sqrt(var.astype(x.dtype, copy=False) + x.dtype.type(eps))).astype(x.dtype, copy=False)
+        xhat = (x - mean.reshape(cs).astype(x.dtype, copy=False)) * invstd.reshape(cs)
+        out = xhat * weight.reshape(cs) if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias.reshape(cs)
+        self.xhat, self.invstd, self.weight, self.batch_stats = xhat, invstd, weight, batch_stats
+        return out
+
+    def backward(self, g):
+        nx, nw, nb = self.needs_input_grad[:3]
+        xhat, invstd, w = self.xhat, self.invstd, self.weight
+        cs, axes = channel_shape(g), reduce_axes(g)
+        gw = (g * xhat).sum(axis=axes) if (nw or (nx and self.batch_stats)) else None
+        gb = g.sum(axis=axes) if (nb or (nx and self.batch_stats)) else None
+        gx = None
+        if nx:
+            scale = invstd if w is None else invstd * w
+            if self.batch_stats:
+                m = g.size // g.shape[1]
+                # ĝ − mean(ĝ) − x̂·mean(ĝ·x̂), with the γ folded into ``scale``
+                gx = (g - (gb / m).reshape(cs) - xhat * (gw / m).reshape(cs)) * scale.reshape(cs)
+            else:
+                gx = g * scale.reshape(cs)
+        return gx, (gw if nw else None), (gb if nb else None)
+
+
+def _window_sum(a: np.ndarray, before: int, after: int) -> np.ndarray:
+    """s[c] = Σ a[c − before .. c + after] along axis 1 (zero outside), by a cumulative sum."""
+    c = a.shape[1]
+    pad = [(0, 0)] * a.ndim
+    pad[1] = (before + 1, after)
+    cs = np.cumsum(np.pad(a, pad), axis=1)
+    hi = cs[:, before + 1 + after: before + 1 + after + c]
+    lo = cs[:, :c]
+    return hi - lo
+
+
+class LocalResponseNorm(Function):
+    """AlexNet's lateral inhibition across channels (PyTorch's formula):
+
+        b_c = a_c · s_c^(−β),   s_c = k + (α/n) Σ_{c' = c − ⌊n/2⌋}^{c + ⌊(n−1)/2⌋} a_{c'}²
+
+    Backward: da_i = g_i·s_i^(−β) − (2αβ/n)·a_i · Σ_{j : i ∈ window(j)} g_j·a_j·s_j^(−β−1).
+    """
+
+    def forward(self, x, size, alpha=1e-4, beta=0.75, k=1.0):
+        before, after = size // 2, (size - 1) // 2
+        s = (k + (alpha / size) * _window_sum(x * x, before, after)).astype(x.dtype, copy=False)
+        p = s ** -beta
+        self.x, self.s, self.p, self.cfg = x, s, p, (size, alpha, beta, before, after)
+        return x * p
+
+    def backward(self, g):
+        size, alpha, beta, before, after = self.cfg
+        x, s, p = self.x, self.s, self.p
+        t = g * x * p / s  # g_j·a_j·s_j^(−β−1)
+        # j ranges over c − after .. c + before: the transposed window
+        back = _window_sum(t, after, before)
+        return (g * p - (2 * alpha * beta / size) * x * back,)
