@@ -20,48 +20,113 @@ from ember import dtypes as _dt
 
 # --------------------------------------------------------------------------- grad mode
 
-_state = threading.local()
+
+class _GradState(threading.local):
+    grad_enabled = True  # class default: every new thread starts with grad mode on
+
+
+_state = _GradState()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_state, "grad_enabled", True)
+    return _state.grad_enabled
 
 
 def _set_grad_enabled(mode: bool) -> None:
     _state.grad_enabled = bool(mode)
 
 
-class _GradMode(contextlib.ContextDecorator):
+class _GradMode:
+    """Base of the grad-mode switches: a context manager and a decorator.
+
+    As a decorator every call enters a fresh context, so recursive and concurrent
+    calls each restore exactly the mode they found.
+    """
+
     mode = True
 
+    def __init__(self):
+        self._prev: list[bool] = []
+
     def __enter__(self):
-        self._prev = is_grad_enabled()
+        self._prev.append(is_grad_enabled())
         _set_grad_enabled(self.mode)
         return self
 
     def __exit__(self, *exc):
-        _set_grad_enabled(self._prev)
+        _set_grad_enabled(self._prev.pop())
         return False
+
+    def _fresh(self) -> "_GradMode":
+        ctx = object.__new__(type(self))
+        ctx._prev = []
+        ctx.mode = self.mode
+        return ctx
+
+    def __call__(self, func: Callable) -> Callable:
+        if not callable(func):
+            raise TypeError(f"{type(self).__name__} decorates a function, got {type(func).__name__}")
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self._fresh():
+                return func(*args, **kwargs)
+
+        return wrapper
 
 
 class no_grad(_GradMode):
-    """Context manager and decorator: ops inside record no graph."""
+    """Context manager and decorator (``@no_grad()`` or bare ``@no_grad``): ops inside record no graph."""
 
     mode = False
 
+    def __new__(cls, orig_func: Callable | None = None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+    def __init__(self, orig_func: Callable | None = None):
+        super().__init__()
+
 
 class enable_grad(_GradMode):
+    """Context manager and decorator (``@enable_grad()`` or bare): record the graph even inside no_grad."""
+
     mode = True
+
+    def __new__(cls, orig_func: Callable | None = None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+    def __init__(self, orig_func: Callable | None = None):
+        super().__init__()
 
 
 class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(False)`` switches grad mode at once (like PyTorch); as a context manager or
+    decorator the previous mode comes back afterwards."""
+
+    _outer: bool | None = None  # the mode found by __init__, until a ``with`` takes it over
+
     def __init__(self, mode: bool):
+        super().__init__()
         self.mode = bool(mode)
-        self._prev = is_grad_enabled()
-        _set_grad_enabled(self.mode)  # like PyTorch, also works as a plain call
+        self._outer = is_grad_enabled()
+        _set_grad_enabled(self.mode)
 
     def __enter__(self):
+        prev = is_grad_enabled() if self._outer is None else self._outer
+        self._outer = None
+        self._prev.append(prev)
+        _set_grad_enabled(self.mode)
         return self
+
+    def __call__(self, func: Callable) -> Callable:
+        if self._outer is not None:  # used as a decorator: undo the switch made at decoration time
+            _set_grad_enabled(self._outer)
+            self._outer = None
+        return super().__call__(func)
 
 
 # --------------------------------------------------------------------------- Function
@@ -85,15 +150,33 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **kwargs) -> "Tensor":
+        """Run ``forward`` on the inputs' arrays; record the node when an input requires grad and grad mode is on.
+
+        ``parents`` holds the tensor inputs in order (``None`` for non-tensor arguments). This is the hot path
+        of every op, so it is one plain loop.
+        """
         ctx = cls()
-        tensors = [x if isinstance(x, Tensor) else None for x in inputs]
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        needs = tuple(t is not None and t.requires_grad for t in tensors)
-        record = any(needs) and is_grad_enabled()
-        ctx.needs_input_grad = needs
+        arrays = []
+        needs = []
+        parents = []
+        record = False
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                parents.append(x)
+                if x.requires_grad:
+                    needs.append(True)
+                    record = True
+                else:
+                    needs.append(False)
+            else:
+                arrays.append(x)
+                parents.append(None)
+                needs.append(False)
+        ctx.needs_input_grad = tuple(needs)
         out = Tensor._wrap(ctx.forward(*arrays, **kwargs))
-        if record:
-            ctx.parents = tensors
+        if record and _state.grad_enabled:
+            ctx.parents = parents
             out.requires_grad = True
             out._ctx = ctx
         return out
@@ -188,8 +271,8 @@ class Tensor:
         for i in range(len(self)):
             yield self[i]
 
-    def __hash__(self):
-        return id(self)
+    # identity hash (C-level, fast): tensors key the gradient table in backward; == is elementwise
+    __hash__ = object.__hash__
 
     def __bool__(self):
         if self.data.size != 1:
@@ -258,6 +341,8 @@ class Tensor:
         dtype = _dt.resolve(dtype)
         if dtype == self.data.dtype:
             return self
+        if dtype.kind != "f":  # integer and bool tensors carry no gradient
+            return Tensor._wrap(self.data.astype(dtype))
         return _a.Cast.apply(self, dtype=dtype)
 
     def float(self):
@@ -404,33 +489,51 @@ class Tensor:
 # --------------------------------------------------------------------------- backward
 
 
+_FREED = (
+    "trying to backward through the graph a second time (or through a graph whose buffers were freed by an "
+    "earlier backward); pass retain_graph=True to the first backward() if you need to"
+)
+
+
 def _topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors reachable from ``root`` through recorded nodes, inputs before outputs (iterative DFS)."""
+    """Tensors reachable from ``root`` through recorded nodes, inputs before outputs.
+
+    Iterative post-order depth-first search (a chain of any length works, no recursion limit).
+    A tensor is marked when it is expanded, not when it is pushed, and appended only once all
+    the inputs of its node have been appended: in ``a + a·a`` the leaf ``a``, pushed by the add,
+    must still come before the multiply that also reads it.
+    """
     order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    state: dict[Tensor, bool] = {}  # False: expanded, inputs pending; True: appended
+    stack = [root]
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in visited:
-            continue
-        visited.add(id(t))
-        stack.append((t, True))
-        ctx = t._ctx
-        if ctx is not None:
-            for p in ctx.parents:
-                if p is not None and p.requires_grad and id(p) not in visited:
-                    stack.append((p, False))
+        t = stack[-1]
+        done = state.get(t)
+        if done is None:
+            state[t] = False
+            ctx = t._ctx
+            if ctx is not None:
+                parents = ctx.parents
+                if parents is None:
+                    raise RuntimeError(_FREED)
+                for p in parents:
+                    if p is not None and p.requires_grad and p not in state:
+                        stack.append(p)
+        else:
+            stack.pop()
+            if not done:
+                state[t] = True
+                order.append(t)
     return order
 
 
 def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
+    """Reverse-mode sweep: for each tensor, outputs before inputs, hand its gradient to its node's backward
+    and add what comes back (summed down to each input's shape) to that input's running gradient."""
     order = _topological_order(root)
-    grads: dict[int, np.ndarray] = {id(root): grad}
+    grads: dict[Tensor, np.ndarray] = {root: grad}
     for t in reversed(order):
-        g = grads.pop(id(t), None)
+        g = grads.pop(t, None)
         if g is None:
             continue
         if t._hooks:
@@ -448,26 +551,22 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -
                 # and optimizers and clipping modify .grad in place
                 t.grad = Tensor._wrap(np.array(g, copy=True))
             else:
-                t.grad = Tensor._wrap(t.grad.data + g)
+                t.grad.data = t.grad.data + g
             if ctx is None:
                 continue
-        if ctx.parents is None:
-            raise RuntimeError(
-                "trying to backward through the graph a second time; its buffers were freed. "
-                "Pass retain_graph=True to the first backward() if you need to"
-            )
+        parents = ctx.parents
         in_grads = ctx.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
-        for p, pg in zip(ctx.parents, in_grads):
-            if p is None or pg is None or not p.requires_grad:
+        for p, pg in zip(parents, in_grads):
+            if pg is None or p is None or not p.requires_grad:
                 continue
             if pg.shape != p.data.shape:
                 pg = unbroadcast(pg, p.data.shape)
-            k = id(p)
-            prev = grads.get(k)
-            grads[k] = pg if prev is None else prev + pg
+            prev = grads.get(p)
+            grads[p] = pg if prev is None else prev + pg
         if not retain_graph:
+            # free the node: its saved arrays and its links to the inputs
             ctx.parents = None
             ctx.__dict__.clear()
     if not retain_graph:
