@@ -44,7 +44,7 @@ class ReLU(Function):
 
     def forward(self, x):
         self.mask = x > 0
-        return x * self.mask
+        return np.maximum(x, 0)  # not x·mask: −inf·0 would be nan
 
     def backward(self, g):
         return (g * self.mask,)
@@ -65,6 +65,12 @@ class PReLU(Function):
     """max(0,x) + a·min(0,x) with a learned per-channel slope ``a`` (channel axis 1)."""
 
     def forward(self, x, a):
+        channels = x.shape[1] if x.ndim > 1 else 1
+        if a.size != 1 and a.size != channels:
+            raise RuntimeError(
+                f"prelu: weight of shape {a.shape} has {a.size} slopes but the input of shape {x.shape} has "
+                f"{channels} channels (dim 1); use 1 slope or one per channel"
+            )
         shape = [1] * x.ndim
         if x.ndim > 1:
             shape[1] = a.size

@@ -4,6 +4,8 @@ from __future__ import annotations
 from numbers import Number
 from typing import Sequence
 
+import builtins as _b
+
 import numpy as np
 
 from ember.ops import activation as A
@@ -16,10 +18,12 @@ from ember.tensor import Tensor
 
 
 def _operand(x, like: Tensor):
-    """Python scalars stay scalars (NumPy keeps the tensor's dtype); arrays take the tensor's float dtype."""
+    """Python and NumPy scalars become Python scalars (NumPy keeps the tensor's dtype); arrays take the tensor's float dtype."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (bool, Number, np.generic)):
+    if isinstance(x, np.generic):  # a NumPy scalar would impose its own precision (float64): make it a Python one
+        return x.item()
+    if isinstance(x, (bool, Number)):
         return x
     arr = np.asarray(x)
     if arr.dtype.kind == "f" or (like.dtype.kind == "f" and arr.dtype.kind in "iub"):
@@ -27,15 +31,32 @@ def _operand(x, like: Tensor):
     return Tensor._wrap(arr)
 
 
+def _shape_of(x) -> tuple:
+    return x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+
+
 def _binary(fn):
+    name = fn.__name__.lower()
+
     def op(a, b):
         if isinstance(a, Tensor):
-            return fn.apply(a, _operand(b, a))
-        if isinstance(b, Tensor):
-            return fn.apply(_operand(a, b), b)
-        return fn.apply(Tensor(a), Tensor(b))
+            a, b = a, _operand(b, a)
+        elif isinstance(b, Tensor):
+            a, b = _operand(a, b), b
+        else:
+            a, b = Tensor(a), Tensor(b)
+        try:
+            return fn.apply(a, b)
+        except ValueError:
+            sa, sb = _shape_of(a), _shape_of(b)
+            try:
+                np.broadcast_shapes(sa, sb)
+            except ValueError:
+                raise RuntimeError(f"{name}: shapes {sa} and {sb} cannot be broadcast together (trailing dimensions "
+                                   "must be equal or 1)") from None
+            raise
 
-    op.__name__ = fn.__name__.lower()
+    op.__name__ = name
     return op
 
 
@@ -251,7 +272,7 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     if dim is None:
         shape = tuple(s for s in x.shape if s != 1)
     else:
-        dims = {d % max(x.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
+        dims = {d % _b.max(x.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
         shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
     return reshape(x, shape)
 
@@ -368,9 +389,7 @@ def equal(a, b) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a.data, b.data))
 
 
-import builtins as _b  # noqa: E402
-
-builtins_sum = _b.sum
+builtins_sum = _b.sum  # this module shadows sum, max, min, abs and pow with the tensor versions
 
 
 # ----------------------------------------------------------------------------- Tensor methods

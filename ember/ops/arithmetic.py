@@ -65,7 +65,11 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """z = a^b;  dz/da = b·a^(b−1), dz/db = a^b·ln a (b a tensor or a scalar)."""
+    """z = a^b;  dz/da = b·a^(b−1), dz/db = a^b·ln a (b a tensor or a scalar).
+
+    As PyTorch: dz/da = 0 where b = 0 (not 0·0^−1 = nan), and dz/db = 0 where a = 0 and b ≥ 0;
+    for a < 0, ln a is nan and so is dz/db.
+    """
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -75,12 +79,15 @@ class Pow(Function):
     def backward(self, g):
         na, nb = self.needs_input_grad
         a, b = self.a, self.b
-        ga = g * b * np.power(a, b - 1) if na else None
-        gb = None
-        if nb:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                # like PyTorch: d/db of 0^b is taken as 0 (log 0 is −inf)
-                gb = g * self.out * np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0).astype(self.out.dtype)
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if na:
+                ga = g * b * np.power(a, b - 1)
+                if np.any(np.equal(b, 0)):
+                    ga = np.where(np.equal(b, 0), np.zeros((), ga.dtype), ga)
+            if nb:
+                gb = g * np.where(np.equal(a, 0) & np.greater_equal(b, 0), 0, self.out * np.log(a))
+                gb = gb.astype(g.dtype, copy=False)
         return ga, gb
 
 
@@ -204,7 +211,9 @@ class Cast(Function):
 
 
 class MatMul(Function):
-    """z = a @ b for 1-D, 2-D and batched operands;  dz/da = g @ bᵀ, dz/db = aᵀ @ g."""
+    """z = a @ b for 1-D, 2-D and batched operands (batch dimensions broadcast);
+    dz/da = g @ bᵀ, dz/db = aᵀ @ g. A 1-D operand is a row (first) or a column (second) vector
+    whose added dimension is dropped again, so its gradient is 1-D too."""
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -217,12 +226,22 @@ class MatMul(Function):
                 f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({ka} != {kb}: "
                 "the last dimension of the first must equal the second-to-last of the second)"
             )
+        if a.ndim > 2 or b.ndim > 2:
+            try:
+                np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            except ValueError:
+                raise RuntimeError(
+                    f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied: their batch dimensions "
+                    f"{a.shape[:-2]} and {b.shape[:-2]} do not broadcast"
+                ) from None
         self.a, self.b = a, b
         return np.matmul(a, b)
 
     def backward(self, g):
         a, b = self.a, self.b
         na, nb = self.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:  # dot product: g is a scalar
+            return (g * b if na else None), (g * a if nb else None)
         # promote 1-D operands to matrices so one formula serves every case
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -233,13 +252,11 @@ class MatMul(Function):
             g2 = np.expand_dims(g2, -1)
         ga = gb = None
         if na:
-            ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
+            ga = np.matmul(g2, np.swapaxes(b2, -1, -2))  # (..., m, k); broadcast batch dims are summed later
             if a.ndim == 1:
-                ga = ga.reshape(ga.shape[:-2] + (ga.shape[-1],)) if ga.ndim > 2 else ga[0]
-                ga = ga.reshape(-1, a.shape[0]).sum(0) if ga.ndim > 1 else ga
+                ga = ga[..., 0, :]
         if nb:
-            gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
+            gb = np.matmul(np.swapaxes(a2, -1, -2), g2)  # (..., k, n)
             if b.ndim == 1:
                 gb = gb[..., 0]
-                gb = gb.reshape(-1, b.shape[0]).sum(0) if gb.ndim > 1 else gb
         return ga, gb
