@@ -14,6 +14,7 @@ from ember.tensor import Function
 
 
 def pair(v, name: str = "value") -> tuple[int, int]:
+    """An int or a pair of ints as a pair of ints (stride=2 means (2, 2))."""
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
             raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
@@ -22,6 +23,8 @@ def pair(v, name: str = "value") -> tuple[int, int]:
 
 
 class Conv2d(Function):
+    """out[n, o] = b[o] + W[o] · cols[n] per group; see the module docstring for the backward formulas."""
+
     def forward(self, x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
         if x.ndim != 4:
             raise RuntimeError(f"conv2d expects a 4-D input (N, C, H, W), got shape {x.shape}")
@@ -29,18 +32,31 @@ class Conv2d(Function):
             raise RuntimeError(f"conv2d expects a 4-D weight (C_out, C_in/groups, kH, kW), got shape {w.shape}")
         n, c, h, wd = x.shape
         cout, cg, kh, kw = w.shape
-        if c % groups or cout % groups or cg * groups != c:
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+            raise RuntimeError(f"conv2d: groups must be a positive integer, got {groups!r}")
+        if cg * groups != c:
             raise RuntimeError(
                 f"conv2d: input of shape {x.shape} has {c} channels but weight of shape {w.shape} "
-                f"with groups={groups} expects {cg * groups}"
+                f"with groups={groups} expects {cg * groups} input channels (C_in/groups = {cg})"
+            )
+        if cout % groups:
+            raise RuntimeError(
+                f"conv2d: weight of shape {w.shape} has {cout} output channels, which groups={groups} does not divide"
+            )
+        if b is not None and b.shape != (cout,):
+            raise RuntimeError(
+                f"conv2d: bias of shape {b.shape} does not match weight of shape {w.shape}: expected ({cout},)"
             )
         sh, sw = pair(stride, "stride")
         ph, pw = pair(padding, "padding")
         dh, dw = pair(dilation, "dilation")
+        if min(sh, sw) < 1 or min(dh, dw) < 1 or min(ph, pw) < 0:
+            raise RuntimeError(f"conv2d: stride {sh, sw} and dilation {dh, dw} must be positive and padding "
+                               f"{ph, pw} non-negative")
         ho, wo = K.out_size(h, kh, sh, ph, dh), K.out_size(wd, kw, sw, pw, dw)
         if ho <= 0 or wo <= 0:
             raise RuntimeError(
-                f"conv2d: input of shape {x.shape} is too small for kernel {kh}x{kw} "
+                f"conv2d: input of shape {x.shape} is too small for weight of shape {w.shape} "
                 f"(padding {ph, pw}, dilation {dh, dw}); the output would be {ho}x{wo}"
             )
         xp = K.pad2d(x, ph, pw)

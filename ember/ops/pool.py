@@ -20,13 +20,17 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):
     sh, sw = (kh, kw) if stride is None or stride == () or stride == [] else pair(stride, "stride")
     ph, pw = pair(padding, "padding")
     dh, dw = pair(dilation, "dilation")
+    if min(kh, kw) < 1 or min(sh, sw) < 1 or min(dh, dw) < 1 or min(ph, pw) < 0:
+        raise RuntimeError(f"{name}: kernel_size {kh, kw}, stride {sh, sw} and dilation {dh, dw} must be positive "
+                           f"and padding {ph, pw} non-negative")
     if ph > kh // 2 or pw > kw // 2:
         raise RuntimeError(f"{name}: padding {ph, pw} must be at most half the kernel size {kh, kw}")
     h, w = x.shape[2:]
     ho = K.out_size(h, kh, sh, ph, dh, ceil_mode)
     wo = K.out_size(w, kw, sw, pw, dw, ceil_mode)
     if ho <= 0 or wo <= 0:
-        raise RuntimeError(f"{name}: input of shape {x.shape} is too small for a {kh}x{kw} window")
+        raise RuntimeError(f"{name}: input of shape {x.shape} is too small for a {kh}x{kw} window "
+                           f"(padding {ph, pw}, dilation {dh, dw}); the output would be {ho}x{wo}")
     extra_h = max((ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph), 0)
     extra_w = max((wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw), 0)
     return kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, extra_h, extra_w
@@ -106,26 +110,45 @@ def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
     return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
 
 
+def adaptive_matrix(size: int, out: int, dtype) -> np.ndarray:
+    """The (out, size) averaging matrix of adaptive pooling along one axis: row i holds 1/|bin i| on bin i,
+    bin i = [⌊i·size/out⌋, ⌈(i+1)·size/out⌉). Bins may overlap when size is not a multiple of out."""
+    i = np.arange(out)
+    start = (i * size) // out
+    end = -(-((i + 1) * size) // out)
+    pos = np.arange(size)
+    inside = (pos >= start[:, None]) & (pos < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
 class AdaptiveAvgPool2d(Function):
-    """Average over bins that cover the input, whatever its size; 1×1 is global average pooling (NiN)."""
+    """Average over bins that cover the input, whatever its size; 1×1 is global average pooling (NiN).
+
+    With the per-axis averaging matrices A_h (oh×H) and A_w (ow×W) (see :func:`adaptive_matrix`):
+    out = A_h · x · A_wᵀ per channel, and dx = A_hᵀ · g · A_w. When the bins tile the input evenly
+    this is a plain reshape-mean.
+    """
 
     def forward(self, x, output_size):
         if x.ndim != 4:
             raise RuntimeError(f"adaptive_avg_pool2d expects a 4-D input (N, C, H, W), got shape {x.shape}")
-        oh, ow = pair(output_size, "output_size")
         h, w = x.shape[2:]
-        oh, ow = oh or h, ow or w
+        if isinstance(output_size, (tuple, list)):
+            if len(output_size) != 2:
+                raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
+            oh, ow = output_size
+        else:
+            oh = ow = output_size
+        oh, ow = h if oh is None else int(oh), w if ow is None else int(ow)
+        if oh < 1 or ow < 1:
+            raise RuntimeError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size!r}")
         self.x_shape = x.shape
         if h % oh == 0 and w % ow == 0:  # equal bins: one reshape-mean
             self.even = (h // oh, w // ow)
             return x.reshape(x.shape[0], x.shape[1], oh, h // oh, ow, w // ow).mean(axis=(3, 5))
         self.even = None
-        self.bins = adaptive_bins(h, oh), adaptive_bins(w, ow)
-        out = np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
-        for i, (h0, h1) in enumerate(self.bins[0]):
-            for j, (w0, w1) in enumerate(self.bins[1]):
-                out[:, :, i, j] = x[:, :, h0:h1, w0:w1].mean(axis=(2, 3))
-        return out
+        self.ah, self.aw = adaptive_matrix(h, oh, x.dtype), adaptive_matrix(w, ow, x.dtype)
+        return np.matmul(np.matmul(self.ah, x), self.aw.T)
 
     def backward(self, g):
         n, c, h, w = self.x_shape
@@ -133,49 +156,73 @@ class AdaptiveAvgPool2d(Function):
             bh, bw = self.even
             gx = np.broadcast_to(g[:, :, :, None, :, None] / (bh * bw), (n, c, h // bh, bh, w // bw, bw))
             return (gx.reshape(n, c, h, w),)
-        gx = np.zeros(self.x_shape, dtype=g.dtype)
-        for i, (h0, h1) in enumerate(self.bins[0]):
-            for j, (w0, w1) in enumerate(self.bins[1]):
-                gx[:, :, h0:h1, w0:w1] += g[:, :, i:i + 1, j:j + 1] / ((h1 - h0) * (w1 - w0))
-        return (gx,)
+        return (np.matmul(np.matmul(self.ah.T, g), self.aw),)
 
 
-def fractional_intervals(size: int, out: int, k: int, u: float) -> np.ndarray:
-    """Start indices of pseudo-random pooling regions (Graham 2014, as PyTorch draws them):
-    α = (size − k)/(out − 1), start_i = ⌊(i + u)α⌋ − ⌊uα⌋, last start = size − k."""
-    if out == 1:
-        return np.array([size - k])
-    alpha = (size - k) / (out - 1)
-    starts = (np.floor((np.arange(out) + u) * alpha) - np.floor(u * alpha)).astype(np.int64)
-    starts[-1] = size - k
+def fractional_intervals(size: int, out: int, k: int, u: np.ndarray) -> np.ndarray:
+    """Start indices of pseudo-random pooling regions (Graham 2014, as PyTorch draws them), for every
+    sample u ∈ [0, 1) at once: α = (size − k)/(out − 1), start_i = ⌊(i + u)α⌋ − ⌊uα⌋, last start = size − k.
+
+    ``u`` has any shape S; the result has shape S + (out,). The arithmetic is done in u's dtype, as
+    PyTorch does it in the input's dtype, so the same samples give the same regions.
+    """
+    u = np.asarray(u)
+    starts = np.empty(u.shape + (out,), dtype=np.int64)
+    if out > 1:
+        dtype = u.dtype if u.dtype.kind == "f" else np.float64
+        alpha = dtype.type(size - k) / dtype.type(out - 1)
+        i = np.arange(out - 1, dtype=dtype)
+        starts[..., :-1] = (np.floor((i + u[..., None]) * alpha) - np.floor(u[..., None] * alpha)).astype(np.int64)
+    starts[..., -1] = size - k
     return starts
 
 
-class FractionalMaxPool2d(Function):
-    """Max over overlapping k×k windows whose starts are pseudo-random (given u ∈ [0,1) per axis),
-    so the output size can shrink by a non-integer ratio such as √2."""
+def fractional_indices(x: np.ndarray, kernel_size, output_size, samples: np.ndarray) -> np.ndarray:
+    """Flat (h·W + w) index of the maximum of every fractional pooling window, shape (N, C, oh, ow).
 
-    def forward(self, x, kernel_size, output_size, u):
-        kh, kw = pair(kernel_size, "kernel_size")
-        oh, ow = pair(output_size, "output_size")
+    ``samples`` broadcasts to (N, C, 2): per plane, u for the width (…, 0) and for the height (…, 1), PyTorch's
+    layout. Ties go to the first maximum in row-major window order.
+    """
+    if x.ndim != 4:
+        raise RuntimeError(f"fractional_max_pool2d expects a 4-D input (N, C, H, W), got shape {x.shape}")
+    kh, kw = pair(kernel_size, "kernel_size")
+    oh, ow = pair(output_size, "output_size")
+    n, c, h, w = x.shape
+    if min(kh, kw, oh, ow) < 1:
+        raise RuntimeError(f"fractional_max_pool2d: kernel_size {kh, kw} and output_size {oh, ow} must be positive")
+    if oh + kh - 1 > h or ow + kw - 1 > w:
+        raise RuntimeError(f"fractional_max_pool2d: output {oh}x{ow} with kernel {kh}x{kw} is too large for input "
+                           f"{h}x{w} (need output + kernel − 1 ≤ input)")
+    samples = np.asarray(samples)
+    try:
+        samples = np.broadcast_to(samples, (n, c, 2))
+    except ValueError:
+        raise RuntimeError(f"fractional_max_pool2d: samples of shape {samples.shape} do not broadcast to "
+                           f"(N, C, 2) = {(n, c, 2)}") from None
+    rows = fractional_intervals(h, oh, kh, samples[..., 1])  # (N, C, oh)
+    cols = fractional_intervals(w, ow, kw, samples[..., 0])  # (N, C, ow)
+    # every tap of every window: (N, C, oh, ow, kh, kw) flat indices into H·W
+    ri = rows[:, :, :, None, None, None] + np.arange(kh)[:, None]
+    ci = cols[:, :, None, :, None, None] + np.arange(kw)
+    flat = (ri * w + ci).reshape(n, c, oh * ow * kh * kw)
+    vals = np.take_along_axis(x.reshape(n, c, h * w), flat, axis=2).reshape(n, c, oh, ow, kh * kw)
+    arg = vals.argmax(axis=-1)[..., None]
+    return np.take_along_axis(flat.reshape(n, c, oh, ow, kh * kw), arg, axis=-1)[..., 0]
+
+
+class FractionalMaxPool2d(Function):
+    """Max over overlapping k×k windows whose starts are pseudo-random (Graham 2014), so the output can
+    shrink by a non-integer ratio such as √2. ``index`` (from :func:`fractional_indices`) says where each
+    window's maximum sits: out = x.flat[index]; backward adds g into those positions (windows overlap)."""
+
+    def forward(self, x, index):
         n, c, h, w = x.shape
-        if oh + kh - 1 > h or ow + kw - 1 > w:
-            raise RuntimeError(f"fractional_max_pool2d: output {oh}x{ow} with kernel {kh}x{kw} is too large for input {h}x{w}")
-        rows = fractional_intervals(h, oh, kh, float(u[0]))
-        cols = fractional_intervals(w, ow, kw, float(u[1]))
-        # gather all k·k taps: (N, C, oh, ow, kh·kw) flat indices into H·W
-        ri = rows[:, None, None, None] + np.arange(kh)[None, None, :, None]
-        ci = cols[None, :, None, None] + np.arange(kw)[None, None, None, :]
-        flat = (ri * w + ci).reshape(oh, ow, kh * kw)
-        vals = x.reshape(n, c, h * w)[:, :, flat]  # (N, C, oh, ow, k·k)
-        arg = vals.argmax(axis=-1)
-        self.src = np.take_along_axis(np.broadcast_to(flat, vals.shape), arg[..., None], -1)[..., 0]
-        self.x_shape = x.shape
-        return np.take_along_axis(vals, arg[..., None], -1)[..., 0]
+        self.x_shape, self.index = x.shape, index
+        return np.take_along_axis(x.reshape(n, c, h * w), index.reshape(n, c, -1), axis=2).reshape(index.shape)
 
     def backward(self, g):
         n, c, h, w = self.x_shape
-        gx = np.zeros((n * c, h * w), dtype=g.dtype)
-        rows = np.arange(n * c)[:, None]
-        np.add.at(gx, (rows, self.src.reshape(n * c, -1)), g.reshape(n * c, -1))
+        gx = np.zeros((n, c, h * w), dtype=g.dtype)
+        planes = np.arange(n)[:, None, None], np.arange(c)[None, :, None]
+        np.add.at(gx, planes + (self.index.reshape(n, c, -1),), g.reshape(n, c, -1))
         return (gx.reshape(self.x_shape),)

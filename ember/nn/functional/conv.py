@@ -1,26 +1,39 @@
 """Convolution and pooling as functions of tensors (NCHW)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ember.ops import conv as C
 from ember.ops import pool as P
+from ember.ops.api import pad
 from ember.tensor import Tensor
 
-__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "fractional_max_pool2d"]
+__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "fractional_max_pool2d", "pad"]
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
            groups: int = 1) -> Tensor:
+    """2-D cross-correlation in NCHW: out[n, o] = b[o] + Σ_{c in o's group, i, j} w[o, c, i, j] · x[n, c, s·h + d·i, s·w + d·j].
+
+    ``padding`` is an int, a pair, ``'valid'`` (no padding) or ``'same'`` (stride 1 only; output size = input
+    size; an even effective kernel d·(k−1) pads one more on the bottom/right, as PyTorch does).
+    """
     if isinstance(padding, str):
         if padding == "valid":
             padding = 0
         elif padding == "same":
+            if weight.ndim != 4:
+                raise RuntimeError(f"conv2d expects a 4-D weight (C_out, C_in/groups, kH, kW), got shape {weight.shape}")
+            if C.pair(stride, "stride") != (1, 1):
+                raise ValueError(f"padding='same' is only supported with stride 1, got stride {stride!r}")
             kh, kw = weight.shape[2:]
-            dh, dw = C.pair(dilation)
-            if C.pair(stride) != (1, 1):
-                raise ValueError("padding='same' is only supported with stride 1")
-            if (dh * (kh - 1)) % 2 or (dw * (kw - 1)) % 2:
-                raise ValueError("padding='same' needs an odd effective kernel size")
-            padding = (dh * (kh - 1) // 2, dw * (kw - 1) // 2)
+            dh, dw = C.pair(dilation, "dilation")
+            th, tw = dh * (kh - 1), dw * (kw - 1)  # total padding per axis
+            if th % 2 or tw % 2:  # asymmetric: the extra row/column goes after
+                input = pad(input, (tw // 2, tw - tw // 2, th // 2, th - th // 2))
+                padding = 0
+            else:
+                padding = (th // 2, tw // 2)
         else:
             raise ValueError(f"padding must be an int, a pair, 'valid' or 'same'; got {padding!r}")
     return C.Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
@@ -45,20 +58,33 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
 
 
 def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None, return_indices=False,
-                          _random_samples=None) -> Tensor:
-    """Fractional max pooling (Graham 2014). ``_random_samples`` (N, C, 2) as in PyTorch; only the first
-    sample's pair is used (one set of regions per batch); drawn from ember's generator when not given."""
+                          _random_samples=None):
+    """Fractional max pooling (Graham 2014): max over k×k windows at pseudo-random starts
+    start_i = ⌊(i + u)α⌋ − ⌊uα⌋, α = (in − k)/(out − 1), last start = in − k.
+
+    One pair u = (u_w, u_h) ∈ [0, 1)² per (sample, channel) plane, drawn from ember's generator (so
+    ``ember.manual_seed`` makes it reproducible) unless ``_random_samples`` of shape (N, C, 2) is given,
+    as in PyTorch. ``output_ratio`` r gives output_size = ⌊in·r⌋. With ``return_indices`` also returns
+    each maximum's flat index h·W + w in its plane.
+    """
     from ember import random as _r
 
-    h, w = input.shape[2:]
+    if input.ndim != 4:
+        raise RuntimeError(f"fractional_max_pool2d expects a 4-D input (N, C, H, W), got shape {input.shape}")
+    n, c, h, w = input.shape
     if output_size is None:
         if output_ratio is None:
             raise ValueError("fractional_max_pool2d needs output_size or output_ratio")
         rh, rw = output_ratio if isinstance(output_ratio, (tuple, list)) else (output_ratio, output_ratio)
+        if not (0 < rh < 1 and 0 < rw < 1):
+            raise ValueError(f"fractional_max_pool2d: output_ratio must be in (0, 1), got {output_ratio!r}")
         output_size = (int(h * rh), int(w * rw))
     if _random_samples is None:
-        u = _r.generator().random(2)
+        samples = _r.generator().random((n, c, 2)).astype(input.dtype)
     else:
-        s = _random_samples.data if isinstance(_random_samples, Tensor) else _random_samples
-        u = (float(s.reshape(-1, 2)[0, 1]), float(s.reshape(-1, 2)[0, 0]))
-    return P.FractionalMaxPool2d.apply(input, kernel_size, output_size=output_size, u=u)
+        samples = _random_samples.data if isinstance(_random_samples, Tensor) else np.asarray(_random_samples)
+    index = P.fractional_indices(input.data, kernel_size, output_size, samples)
+    out = P.FractionalMaxPool2d.apply(input, index)
+    if return_indices:
+        return out, Tensor._wrap(index)
+    return out
