@@ -204,7 +204,10 @@ class Optimizer:
 
     # ------------------------------------------------------------------ saving and resuming
     def state_dict(self) -> dict[str, Any]:
-        """The optimizer's state as plain data: ``{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}``.
+        """The optimizer's state as plain data.
+
+        ``{"state": {index: {"step": int, "exp_avg": array, ...}},
+        "param_groups": [{"lr": ..., ..., "params": [index, ...]}]}``
 
         Parameters are numbered 0, 1, ... across the groups in order. Arrays are
         copies, so the result is a snapshot that later steps do not change. Tuple
