@@ -34,16 +34,16 @@ class Adam(Optimizer):
         weight_decay: λ >= 0.
         amsgrad: use the AMSGrad variant.
         maximize: maximize the objective instead of minimizing.
+        decoupled_weight_decay: decay the weights directly, as :class:`AdamW` does.
     """
-
-    _decoupled = False
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
         if isinstance(betas, list):
             betas = tuple(betas)
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
     def _check_options(self, o: dict[str, Any]) -> None:
@@ -57,6 +57,7 @@ class Adam(Optimizer):
         check_nonnegative("weight_decay", o["weight_decay"], "weight decay")
         check_bool("amsgrad", o["amsgrad"])
         check_bool("maximize", o["maximize"])
+        check_bool("decoupled_weight_decay", o["decoupled_weight_decay"])
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         if not state:
@@ -72,7 +73,7 @@ class Adam(Optimizer):
         if group["maximize"]:
             d = np.negative(g, out=self._scratch(p, 0))
         if wd != 0:
-            if self._decoupled:
+            if group["decoupled_weight_decay"]:
                 p *= 1 - lr * wd
             else:
                 t = np.multiply(p, wd, out=self._scratch(p, 1))
@@ -104,12 +105,17 @@ class AdamW(Adam):
     Each step first does ``w = w − ε·λ·w`` and then the plain Adam update
     (see :class:`Adam`). With L2 regularisation inside Adam, heavily-updated
     weights (large r) would be decayed less; decoupling makes the decay uniform.
-    Same arguments as :class:`Adam`, but ``weight_decay`` defaults to 1e-2.
+    Same arguments as :class:`Adam`, but ``weight_decay`` defaults to 1e-2 and
+    the decay is always decoupled (``decoupled_weight_decay=True``).
     """
-
-    _decoupled = True
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
                  maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:  # an Adam state loaded into AdamW stays AdamW
+            group["decoupled_weight_decay"] = True

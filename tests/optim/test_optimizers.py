@@ -127,7 +127,12 @@ def test_adamw_decays_the_weights_directly():
         r = 0.999 * r + 0.001 * g * g
         w = w - 0.01 * (v / (1 - 0.9**t)) / (np.sqrt(r / (1 - 0.999**t)) + 1e-8)
     np.testing.assert_allclose(_run(eo.AdamW, lr=0.01, weight_decay=0.1), w, rtol=1e-12)
+    np.testing.assert_array_equal(_run(eo.Adam, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+                                  _run(eo.AdamW, lr=0.01, weight_decay=0.1))
     assert eo.AdamW([Parameter(np.zeros(1))]).defaults["weight_decay"] == 1e-2
+    adamw = eo.AdamW([Parameter(np.zeros(1))])
+    adamw.load_state_dict(eo.Adam([Parameter(np.zeros(1))]).state_dict())
+    assert adamw.param_groups[0]["decoupled_weight_decay"] is True
 
 
 @pytest.mark.parametrize("cls", ALL)
