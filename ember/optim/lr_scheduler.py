@@ -118,7 +118,8 @@ class LRScheduler:
 
     def step(self) -> None:
         """Advance the schedule by one epoch (or batch) and set the new rates. Call it after optimizer.step()."""
-        if self._step_count == 1 and getattr(self.optimizer, "_step_count", 1) == 0:
+        # (an optimizer that overrides step() does not count its steps: no warning then)
+        if self._step_count == 1 and type(self.optimizer).step is Optimizer.step and self.optimizer._step_count == 0:
             warnings.warn("scheduler.step() was called before optimizer.step(): the first value of the schedule "
                           "is skipped. Call optimizer.step() first, then scheduler.step()", UserWarning, stacklevel=2)
         self._step_count += 1
