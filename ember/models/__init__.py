@@ -16,6 +16,7 @@ from ember.models.summary import ModelSummary, SummaryMixin, summary  # noqa: F4
 
 from ember.models.mlp import MLP, mlp  # noqa: F401,E402
 from ember.models.lenet import LeNet5, lenet5  # noqa: F401,E402
+from ember.models.lenet_bn import LeNet5BN, lenet5_bn  # noqa: F401,E402
 from ember.models.alexnet import AlexNet, alexnet  # noqa: F401,E402
 from ember.models.vgg import VGG, vgg11, vgg16, vgg16_bn  # noqa: F401,E402
 from ember.models.nin import NiN, nin  # noqa: F401,E402
