@@ -4,3 +4,5 @@ from ember.nn.functional.conv import *  # noqa: F401,F403
 from ember.nn.functional.dropout import *  # noqa: F401,F403
 from ember.nn.functional.linear import *  # noqa: F401,F403
 from ember.nn.functional.normalization import *  # noqa: F401,F403
+from ember.nn.functional.loss import *  # noqa: F401,F403
+from ember.nn.functional.penalty import *  # noqa: F401,F403

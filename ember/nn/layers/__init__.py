@@ -4,9 +4,10 @@ from ember.nn.layers.conv import *  # noqa: F401,F403
 from ember.nn.layers.dropout import *  # noqa: F401,F403
 from ember.nn.layers.flatten import *  # noqa: F401,F403
 from ember.nn.layers.linear import *  # noqa: F401,F403
+from ember.nn.layers.loss import *  # noqa: F401,F403
 from ember.nn.layers.normalization import *  # noqa: F401,F403
 from ember.nn.layers.pooling import *  # noqa: F401,F403
-from ember.nn.layers import activation, conv, dropout, flatten, linear, normalization, pooling
+from ember.nn.layers import activation, conv, dropout, flatten, linear, loss, normalization, pooling
 
-__all__ = (activation.__all__ + conv.__all__ + dropout.__all__ + flatten.__all__ + linear.__all__
+__all__ = (activation.__all__ + conv.__all__ + dropout.__all__ + flatten.__all__ + linear.__all__ + loss.__all__
            + normalization.__all__ + pooling.__all__)
