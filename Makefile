@@ -22,9 +22,11 @@ $(TORCH): $(STAMP)
 	$(BIN)/pip install -q $(TORCH_PIN)
 	touch $(TORCH)
 
+# LeNet-5 with batch norm, Adam with a one-cycle schedule: >= 90% test accuracy in a few minutes on 2 cores
 demo: $(STAMP)
 	bash scripts/ensure_data.sh
-	$(BIN)/ember train --model lenet5 --data fashion-mnist --epochs 3 --batch-size 128 --optimizer adam --lr 2e-3 --name demo
+	$(BIN)/ember train --model lenet5_bn --data fashion-mnist --epochs 4 --batch-size 128 --optimizer adam \
+		--lr 3e-3 --scheduler onecycle --seed 0 --name demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not parity and not slow" -n 2 $(PYTEST_ARGS)

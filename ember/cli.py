@@ -374,6 +374,26 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+def cmd_lab(args) -> int:
+    import ember.lab as lab
+
+    if args.action == "list":
+        for name, claim in lab.list_experiments().items():
+            print(f"{name:<26} {claim}")
+        return 0
+    if not args.name:
+        raise UsageError(f"`ember lab run` needs an experiment name; valid: {', '.join(lab.EXPERIMENTS)}")
+    if args.name not in lab.EXPERIMENTS:
+        close = difflib.get_close_matches(args.name, lab.EXPERIMENTS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"unknown experiment {args.name!r}{hint}; valid: {', '.join(lab.EXPERIMENTS)}")
+    out = Path(args.out or Path("runs") / "lab" / args.name)
+    result = lab.run(args.name, out, quick=args.quick)
+    print(f"plots in {out}/" + (f" ({', '.join(Path(p).name for p in result.get('plots', []))})"
+                                if result.get("plots") else ""))
+    return 0
+
+
 def cmd_info(args) -> int:
     from ember.train.sysinfo import report
 
@@ -399,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
                       ember finetune --from runs/demo --data mnist --freeze backbone
                       ember ensemble runs/a runs/b
                       ember models | ember datasets | ember info
+                      ember lab list                                  # experiments behind the notes' claims
 
                     `ember COMMAND --help` shows each command's options."""))
     p.add_argument("--version", action="version", version=f"ember {ember.__version__}")
@@ -507,6 +528,17 @@ def build_parser() -> argparse.ArgumentParser:
                        allow_abbrev=False, epilog="example:\n  ember datasets")
     d.set_defaults(func=cmd_datasets)
     subs["datasets"] = d
+
+    lb = sub.add_parser("lab", help="runnable experiments that show the notes' claims (plots + measured numbers)",
+                        formatter_class=_fmt(), allow_abbrev=False,
+                        epilog="examples:\n  ember lab list\n  ember lab run xor\n"
+                               "  ember lab run batchnorm --quick --out /tmp/bn")
+    lb.add_argument("action", choices=("list", "run"), help="list the experiments, or run one")
+    lb.add_argument("name", nargs="?", metavar="NAME", help="the experiment to run (see `ember lab list`)")
+    lb.add_argument("--quick", action="store_true", help="a few-second version (smaller data, fewer steps)")
+    lb.add_argument("--out", metavar="DIR", help="where the plots go (default runs/lab/NAME)")
+    lb.set_defaults(func=cmd_lab)
+    subs["lab"] = lb
 
     i = sub.add_parser("info", help="versions, NumPy's BLAS (core type, threads) and the CPU", formatter_class=_fmt(),
                        allow_abbrev=False, epilog="example:\n  ember info")

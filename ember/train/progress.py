@@ -92,14 +92,15 @@ class ProgressBar(Callback):
         if self.mode == "rich":
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from rich.table import Column
 
             console = Console(file=self.stream)
             self._progress = Progress(
-                TextColumn("[bold]epoch {task.fields[epoch]}"),
-                BarColumn(bar_width=30),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[stats]}"),
-                console=console, transient=False, refresh_per_second=8,
+                TextColumn("[bold]epoch {task.fields[epoch]}", table_column=Column(no_wrap=True)),
+                BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=10, max_width=30)),
+                MofNCompleteColumn(table_column=Column(no_wrap=True)),
+                TextColumn("{task.fields[stats]}", table_column=Column(ratio=3, overflow="fold")),
+                console=console, transient=False, refresh_per_second=8, expand=True,
             )
             self._progress.start()
 
@@ -123,15 +124,17 @@ class ProgressBar(Callback):
             self._step_time = elapsed / done
         left_epoch, left_total = self._eta(trainer, logs)
         ips = logs.get("images_per_s")
-        stats = (f"{self._running(logs)}  lr {logs.get('lr', float('nan')):.2e}  "
-                 f"{ips:.0f} img/s  eta {_fmt_time(left_epoch)} (all {_fmt_time(left_total)})" if ips else
-                 self._running(logs))
+        lr = logs.get("lr", float("nan"))
         if self._progress is not None:
+            stats = f"{self._running(logs)}  lr {lr:.1e}" + (f"  {ips:.0f} img/s" if ips else "") + \
+                    f"  eta {_fmt_time(left_epoch)}"
             self._progress.update(self._task, completed=trainer.batch_in_epoch, stats=stats)
         else:
             now = time.perf_counter()
             if now - self._last_print >= self.plain_interval or trainer.batch_in_epoch == trainer.steps_per_epoch:
                 self._last_print = now
+                stats = f"{self._running(logs)}  lr {lr:.2e}" + (f"  {ips:.0f} img/s" if ips else "") + \
+                        f"  eta {_fmt_time(left_epoch)} (all {_fmt_time(left_total)})"
                 print(f"  epoch {trainer.epoch + 1}/{trainer.epochs} step {trainer.batch_in_epoch}/"
                       f"{trainer.steps_per_epoch}  {stats}", file=self.stream, flush=True)
 
@@ -139,10 +142,15 @@ class ProgressBar(Callback):
         if self.mode == "quiet":
             return
         summary = epoch_summary(logs)
+        left = max(0, trainer.epochs - trainer.epoch - 1) * trainer.steps_per_epoch * self._step_time
+        rest = f"  (about {_fmt_time(left)} to go)" if trainer.epoch + 1 < trainer.epochs and left == left else ""
         if self._progress is not None:
-            self._progress.update(self._task, completed=trainer.batch_in_epoch, stats=summary)
+            # the finished bar gives way to a static line that wraps on narrow terminals
+            self._progress.remove_task(self._task)
+            self._progress.console.print(f"epoch {trainer.epoch + 1}/{trainer.epochs}  {summary}{rest}",
+                                         highlight=False, markup=False)
         else:
-            print(f"epoch {trainer.epoch + 1}/{trainer.epochs} done: {summary}", file=self.stream, flush=True)
+            print(f"epoch {trainer.epoch + 1}/{trainer.epochs} done: {summary}{rest}", file=self.stream, flush=True)
 
     def on_fit_end(self, trainer) -> None:
         if self._progress is not None:

@@ -304,7 +304,7 @@ class Trainer:
     # ------------------------------------------------------------------ evaluate / predict
     def evaluate(self, loader, confusion: bool = False, num_classes: int | None = None) -> dict:
         """Loss and metrics over ``loader`` in eval mode without gradients. With ``confusion`` the
-        result also holds ``confusion_matrix`` (an array)."""
+        result also holds ``confusion_matrix`` (an array) and ``per_class`` precision/recall/F1/support."""
         from ember.train.metrics import ConfusionMatrix
 
         was_training = self.model.training
@@ -339,6 +339,7 @@ class Trainer:
                 res[m.name] = m.compute()
         if cm is not None:
             res["confusion_matrix"] = cm.compute()
+            res["per_class"] = cm.scores()  # precision, recall, f1, support: arrays indexed by class
         return res
 
     def predict(self, data, tta: bool | str = False, batch_size: int = 256) -> np.ndarray:

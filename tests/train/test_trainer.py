@@ -59,6 +59,7 @@ def test_fit_learns_and_switches_train_eval_modes():
     res = tr.evaluate(DataLoader(ds, 64), confusion=True)
     assert res["confusion_matrix"].sum() == len(ds)
     assert res["accuracy"] == pytest.approx(np.trace(res["confusion_matrix"]) / len(ds))
+    assert res["per_class"]["recall"].shape == (4,) and res["per_class"]["support"].sum() == len(ds)
     probs = tr.predict(ds.tensors[0])
     assert probs.shape == (256, 4) and np.allclose(probs.sum(1), 1)
     assert np.mean(probs.argmax(1) == ds.tensors[1]) == pytest.approx(res["accuracy"])
