@@ -87,11 +87,13 @@ def test_prelu(torch, num_parameters):
 
 
 @pytest.mark.parametrize("shape,kw", [((8, 3), {}), ((4, 3, 5), {}), ((8, 3), dict(affine=False)),
-                                     ((6, 3), dict(momentum=None)), ((6, 3), dict(track_running_stats=False))])
+                                     ((6, 3), dict(momentum=None)), ((6, 3), dict(track_running_stats=False)),
+                                     ((6, 3), dict(bias=False))])
 def test_batchnorm1d_train_and_eval(torch, shape, kw):
     layer, tlayer = nn.BatchNorm1d(3, **kw), torch.nn.BatchNorm1d(3, **kw)
     if layer.affine:
         layer.weight.data[:] = [0.5, 1.5, -1.0]
+    if layer.bias is not None:
         layer.bias.data[:] = [0.1, -0.2, 0.3]
     copy_to_torch(layer, tlayer, torch)
     for step in range(3):

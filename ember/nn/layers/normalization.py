@@ -30,7 +30,7 @@ class _BatchNorm(Module):
     _name = "BatchNorm"
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype=None):
+                 track_running_stats: bool = True, dtype=None, *, bias: bool = True):
         super().__init__()
         name = type(self).__name__
         self.num_features = positive_int(num_features, "num_features", name)
@@ -39,11 +39,15 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: momentum must be a number in [0, 1] or None, got {momentum!r}")
         self.momentum = momentum
         self.affine = bool(affine)
+        self.use_bias = bool(bias) and self.affine  # bias=False: learn γ only (no β)
         self.track_running_stats = bool(track_running_stats)
         d = _dt.resolve(dtype)
         if affine:
             self.weight = Parameter(np.ones(num_features, d))
-            self.bias = Parameter(np.zeros(num_features, d))
+            if self.use_bias:
+                self.bias = Parameter(np.zeros(num_features, d))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -66,7 +70,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             _init.ones_(self.weight)
-            _init.zeros_(self.bias)
+            if self.bias is not None:
+                _init.zeros_(self.bias)
 
     def _check_input(self, input: Tensor) -> None:
         if input.ndim not in self._dims:
@@ -92,7 +97,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.use_bias}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
