@@ -11,7 +11,7 @@ import numpy as np
 
 import ember
 from ember import nn
-from ember.data import DataLoader, FashionMNIST, Subset
+from ember.data import DataLoader, FashionMNIST
 from ember.train import Trainer, UnfreezeBackbone, freeze, load_pretrained, load_run, param_groups
 
 run = load_run(sys.argv[1] if len(sys.argv) > 1 else "runs/demo", weights=None)

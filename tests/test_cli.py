@@ -165,6 +165,8 @@ def test_ensemble_of_snapshots_and_finetune(workdir, trained):
     np.testing.assert_array_equal(ft_w["1.weight"], base_w["1.weight"])
     assert not np.array_equal(ft_w["5.weight"], base_w["5.weight"])
     assert yaml.safe_load((ft / "config.yaml").read_text())["finetune"]["from"] == str(run)
+    with np.load(run / "preprocessing.npz") as a, np.load(ft / "preprocessing.npz") as b:
+        np.testing.assert_array_equal(a["mean"], b["mean"])  # the backbone's input statistics are kept
 
 
 # --------------------------------------------------------------------------- errors: exit status 2

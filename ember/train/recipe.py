@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import ember
 from ember.train.config import ConfigError, TrainConfig
 
 
@@ -77,7 +76,7 @@ def _first(ds, n: int):
 def build_data(cfg: TrainConfig, preprocessor_state: tuple[str, dict] | None = None
                ) -> DataBundle:
     """Load the dataset, hold out the validation split, apply the limits and fit the preprocessing on the
-    training split only (or restore it from ``preprocessor_state``)."""
+    training split only (or restore it from ``preprocessor_state`` when its statistics fit the images)."""
     from ember.data import holdout_split, parse_augment
 
     train_full = load_split(cfg.data, "train", cfg.data_root, cfg.download)
@@ -96,7 +95,7 @@ def build_data(cfg: TrainConfig, preprocessor_state: tuple[str, dict] | None = N
     c, h, w = train_full.data.shape[1:]
     if h != w:
         raise ConfigError(f"{cfg.data}: only square images are supported, got {h}x{w}")
-    if preprocessor_state is not None:
+    if preprocessor_state is not None and _fits(preprocessor_state, int(c)):
         pre = restore_preprocessor(preprocessor_state)
     else:
         pre = make_preprocessor(cfg.preprocess)
@@ -110,6 +109,13 @@ def build_data(cfg: TrainConfig, preprocessor_state: tuple[str, dict] | None = N
     except ValueError as e:
         raise ConfigError(f"--augment: {e}") from e
     return DataBundle(cfg.data, train, val, test, classes, int(c), int(h), pre, augment)
+
+
+def _fits(state: tuple[str, dict], channels: int) -> bool:
+    """Whether saved per-channel statistics fit images with ``channels`` channels (a fine-tuning run reuses the
+    source run's statistics when they do, and fits new ones otherwise)."""
+    arrays = [np.asarray(v) for v in state[1].values()]
+    return all(a.ndim < 2 or a.shape[1] == channels for a in arrays)
 
 
 def make_loaders(cfg: TrainConfig, bundle: DataBundle):

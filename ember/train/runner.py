@@ -15,7 +15,6 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -80,7 +79,9 @@ def start_run(cfg: TrainConfig, command: list[str] | None = None, finetune: dict
     cfg.validate()
     ember.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
-    bundle = build_data(cfg)
+    # fine-tuning keeps the source run's input statistics (the backbone learned on them) when they fit
+    source_pre = RunDir.open(finetune["from"]).load_preprocessing() if finetune else None
+    bundle = build_data(cfg, preprocessor_state=source_pre)
     rd = RunDir.create(cfg.runs_dir, cfg.name, prefix=f"{cfg.model}-{cfg.data}")
     cfg.name = rd.name
     if bundle.preprocessor is not None:

@@ -17,15 +17,14 @@ same parameters, bit for bit, as a run that was never interrupted.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-import ember
 from ember.tensor import Tensor, no_grad
 from ember.train import checkpoint as ckpt
 from ember.train.callbacks import Callback, NaNGuard
@@ -106,10 +105,12 @@ class Trainer:
         else:
             self.progress = ProgressBar("quiet" if progress in (False, None) else progress)
         cbs.append(self.progress)
-        keys = [c.key for c in cbs]
-        for c in cbs:  # two callbacks of one class keep their state apart
-            if keys.count(c.key) > 1:
-                c.key_override = f"{c.key}_{id(c)}"
+        seen: dict[str, int] = {}
+        for c in cbs:  # two callbacks of one class keep their state apart (numbered in the order given)
+            n = seen.get(c.key, 0)
+            seen[c.key] = n + 1
+            if n:
+                c.key_override = f"{c.key}_{n + 1}"
         self.callbacks: list[Callback] = sorted(cbs, key=lambda c: c.priority)
         self.history = History()
         self.messages: list[str] = []
@@ -190,6 +191,10 @@ class Trainer:
             self.load_checkpoint(resume_from)
             self.log(f"resumed from {resume_from}: epoch {self.epoch + 1}, batch {self.batch_in_epoch}, "
                      f"step {self.global_step}")
+        if self.epoch >= self.epochs:
+            self.log(f"nothing to train: {self.epoch} epoch(s) are done and epochs={self.epochs} counts from the "
+                     "start of the run; pass a larger epochs to train more")
+            return self.history
         self._call("on_fit_start")
         try:
             while self.epoch < self.epochs and not self.stop_training:
@@ -310,8 +315,9 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         loss = Mean("loss")
-        metrics = make_metrics([type(m)() if not isinstance(m, TopKAccuracy) else TopKAccuracy(m.k)
-                                for m in self.metrics])
+        metrics = [copy.deepcopy(m) for m in self.metrics]  # fresh accumulators, same settings
+        for m in metrics:
+            m.reset()
         if not any(isinstance(m, TopKAccuracy) and m.k == 5 for m in metrics):
             metrics.append(TopKAccuracy(5))
         cm = None

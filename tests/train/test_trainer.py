@@ -191,3 +191,15 @@ def test_checkpoint_rotation_best_and_loggers(tmp_path):
     recs = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
     assert sum(r["kind"] == "step" for r in recs) == 12 and sum(r["kind"] == "epoch" for r in recs) == 3
     assert all(math.isfinite(r["loss"]) for r in recs)
+
+
+def test_epochs_count_from_the_start_of_the_run():
+    ds = blobs(64)
+    model = mlp()
+    tr = Trainer(model, ember.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(), progress="quiet")
+    loader = DataLoader(ds, 32, shuffle=True, seed=0)
+    tr.fit(loader, epochs=2)
+    tr.fit(loader, epochs=2)  # nothing left to do
+    assert tr.global_step == 4 and "nothing to train" in tr.messages[-1]
+    tr.fit(loader, epochs=3)  # one more epoch
+    assert tr.global_step == 6 and [e["epoch"] for e in tr.history.epochs] == [1, 2, 3]
