@@ -187,29 +187,32 @@ def conclude(name: str, lines: list[str], verbose: bool = True) -> str:
     return text
 
 
-def _openblas_thread_setters():
-    """(get, set) for the OpenBLAS that NumPy loaded, found through /proc/self/maps; None elsewhere."""
+def _openblas_thread_setters() -> list:
+    """(get, set) pairs for every OpenBLAS loaded in this process (NumPy's and SciPy's may be two
+    different copies), found through /proc/self/maps; empty where there is none or no /proc."""
     try:
         with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line}
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line})
     except OSError:
-        return None
+        return []
+    found = []
     for path in paths:
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for suffix in ("", "64_", "_64"):
-            for prefix in ("openblas", "scipy_openblas"):
-                try:
-                    get = getattr(lib, f"{prefix}_get_num_threads{suffix}")
-                    put = getattr(lib, f"{prefix}_set_num_threads{suffix}")
-                except AttributeError:
-                    continue
-                get.restype = ctypes.c_int
-                put.argtypes = [ctypes.c_int]
-                return get, put
-    return None
+        for prefix, suffix in (("openblas", ""), ("scipy_openblas", "64_"), ("scipy_openblas", "_64"),
+                               ("scipy_openblas", "")):
+            try:
+                get = getattr(lib, f"{prefix}_get_num_threads{suffix}")
+                put = getattr(lib, f"{prefix}_set_num_threads{suffix}")
+            except AttributeError:
+                continue
+            get.restype = ctypes.c_int
+            put.argtypes = [ctypes.c_int]
+            found.append((get, put))
+            break
+    return found
 
 
 @contextlib.contextmanager
@@ -217,16 +220,14 @@ def blas_threads(n: int):
     """Run the block with ``n`` BLAS threads. The lab's matrices are small: one thread avoids the
     cost of waking and synchronising workers (several times faster on a busy two-core machine)."""
     setters = _openblas_thread_setters()
-    if setters is None:
-        yield
-        return
-    get, put = setters
-    before = get()
-    put(n)
+    before = [get() for get, _ in setters]
+    for _, put in setters:
+        put(n)
     try:
         yield
     finally:
-        put(before)
+        for (_, put), b in zip(setters, before):
+            put(b)
 
 
 def experiment(fn: Callable[[Path, bool], dict]) -> Callable[..., dict]:
