@@ -13,14 +13,13 @@ from numpy.lib.stride_tricks import as_strided
 
 
 def out_size(size: int, k: int, s: int, p: int, d: int = 1, ceil_mode: bool = False) -> int:
-    """Output length of a sliding window: floor((size + 2p − d(k−1) − 1)/s) + 1 (PyTorch's rule)."""
-    span = size + 2 * p - d * (k - 1) - 1
-    if span < 0:
-        return 0
-    if not ceil_mode:
-        return span // s + 1
-    n = -(-span // s) + 1
-    if (n - 1) * s >= size + p:  # the last window must start inside the input or the left padding
+    """Output length of a sliding window (PyTorch's rule): ⌊(size + 2p − d(k−1) − 1)/s⌋ + 1, or with
+    ``ceil_mode`` ⌈…⌉ + 1 less one if the last window would start past the input and its left padding.
+    In ceil mode the last window may hang over the end (even past a too-small input); the overhang is
+    padding that never wins a max and never counts in an average. A result ≤ 0 means no window fits."""
+    num = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    n = num // s + 1  # floor division, also for a negative numerator
+    if ceil_mode and (n - 1) * s >= size + p:
         n -= 1
     return n
 
