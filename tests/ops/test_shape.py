@@ -1,0 +1,78 @@
+"""Shape and indexing ops: float64 gradchecks, scatter-add backward, clear errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from tests.ops.cases import SHAPE
+from tests.ops.harness import check_gradients
+
+
+@pytest.mark.parametrize("noncontig", [False, True], ids=["contiguous", "noncontiguous"])
+@pytest.mark.parametrize("case", SHAPE, ids=[c.id for c in SHAPE])
+def test_gradcheck(case, noncontig):
+    check_gradients(case, noncontig)
+
+
+def test_repeated_indices_add_their_gradients():
+    x = ember.zeros(4, requires_grad=True)
+    x[ember.tensor([0, 0, 0, 2])].sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3, 0, 1, 0])
+    y = ember.zeros(3, 2, requires_grad=True)
+    rows, labels = ember.tensor([0, 0, 2, 0]), ember.tensor([1, 1, 0, 0])
+    (y[rows, labels] * ember.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, [[4, 3], [0, 0], [3, 0]])
+
+
+def test_boolean_mask_selects_and_routes_the_gradient_back():
+    x = ember.tensor([[1.0, -2.0], [-3.0, 4.0]], requires_grad=True)
+    picked = x[x > 0]
+    np.testing.assert_array_equal(picked.data, [1.0, 4.0])
+    (picked * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[2, 0], [0, 2]])
+
+
+def test_split_and_chunk_sizes_follow_pytorch():
+    x = ember.randn(7, 2)
+    assert [p.shape[0] for p in ember.split(x, 3)] == [3, 3, 1]
+    assert [p.shape[0] for p in x.split([2, 5])] == [2, 5]
+    assert [p.shape[0] for p in ember.chunk(x, 3)] == [3, 3, 1]
+    assert [p.shape[1] for p in x.chunk(2, dim=1)] == [1, 1]
+
+
+def test_views_keep_values():
+    x = ember.arange(24).reshape(2, 3, 4)
+    np.testing.assert_array_equal(x.permute(2, 0, 1).data, np.transpose(x.data, (2, 0, 1)))
+    np.testing.assert_array_equal(x.transpose(0, 2).data, np.swapaxes(x.data, 0, 2))
+    assert x.flatten(0, 1).shape == (6, 4) and x.unsqueeze(1).shape == (2, 1, 3, 4)
+    assert ember.randn(1, 3, 1).squeeze(0).shape == (3, 1)
+    assert ember.randn(1, 3, 1).squeeze((0, 2)).shape == (3,)
+    assert ember.randn(2, 3).squeeze(0).shape == (2, 3)  # a dim that is not 1 stays, as in PyTorch
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: ember.randn(2, 3).reshape(4, 2), r"shape \(4, 2\) is invalid for input of shape \(2, 3\)"),
+    (lambda: ember.cat([ember.randn(2, 3), ember.randn(2, 4)]), r"shapes \(2, 3\) and \(2, 4\) differ"),
+    (lambda: ember.stack([ember.randn(2, 3), ember.randn(3, 2)]), r"equal shape.*\(2, 3\).*\(3, 2\)"),
+    (lambda: ember.randn(2, 3).permute(0, 0), r"not a permutation of the 2 dimensions of shape \(2, 3\)"),
+    (lambda: ember.randn(2, 3).expand(4, 3), r"cannot expand shape \(2, 3\) to \(4, 3\)"),
+    (lambda: ember.randn(2, 3)[5], r"index 5 is invalid for a tensor of shape \(2, 3\)"),
+    (lambda: ember.randn(5).split([2, 2]), r"split sizes \[2, 2\] do not add up to 5"),
+    (lambda: F.pad(ember.randn(2, 3), (1,)), r"even length"),
+    (lambda: F.pad(ember.randn(2, 3), (1, 1), mode="reflect"), r"valid modes: 'constant'"),
+    (lambda: ember.cat([]), r"non-empty"),
+])
+def test_shape_errors_are_sentences(call, message):
+    with pytest.raises((RuntimeError, ValueError, IndexError), match=message):
+        call()
+
+
+def test_in_place_assignment_to_a_tensor_that_requires_grad_is_refused():
+    x = ember.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place assignment"):
+        x[0] = 1.0
+    with ember.no_grad():
+        x[0] = 1.0
+    assert x.data[0] == 1.0
