@@ -1,6 +1,7 @@
 """dtypes: ember uses NumPy's dtypes directly (``ember.float32 is numpy.float32``)."""
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -65,9 +66,11 @@ def resolve(dtype) -> np.dtype:
 
 
 def default_for_python_value(value: Any) -> np.dtype:
-    if isinstance(value, bool):
+    """dtype of a tensor filled with ``value``: bool, int64 for integers, else the default float."""
+    # this module rebinds ``int`` and ``float`` to NumPy types (ember.int, ember.float): use the builtins
+    if isinstance(value, (builtins.bool, np.bool_)):
         return np.dtype(np.bool_)
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, (builtins.int, np.integer)):
         return np.dtype(np.int64)
     return _default
 
