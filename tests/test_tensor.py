@@ -1,0 +1,303 @@
+"""The Tensor and its graph: constructors, dtypes, seeding, recording, backward, hooks, grad mode."""
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import weakref
+
+import numpy as np
+import pytest
+
+import ember
+
+# --------------------------------------------------------------------------- constructors and dtypes
+
+
+def test_float_data_defaults_to_float32_and_integers_to_int64():
+    assert ember.tensor([1.0, 2.0]).dtype == np.float32
+    assert ember.tensor(3.5).dtype == np.float32 and ember.tensor(3.5).shape == ()
+    assert ember.tensor([1, 2, 3]).dtype == np.int64  # class labels
+    assert ember.tensor([True, False]).dtype == np.bool_
+    assert ember.tensor([1, 2], dtype=ember.float64).dtype == np.float64
+    assert ember.tensor(np.zeros(2, np.float64)).dtype == np.float64  # an ndarray keeps its dtype
+    assert ember.tensor([1.0], dtype="float64").dtype == np.float64
+
+
+def test_tensor_copies_but_from_numpy_shares():
+    a = np.zeros(3, np.float32)
+    t, shared = ember.tensor(a), ember.from_numpy(a)
+    a[0] = 7
+    assert t.data[0] == 0 and shared.data[0] == 7
+
+
+@pytest.mark.parametrize("make,shape,dtype", [
+    (lambda: ember.zeros(2, 3), (2, 3), np.float32),
+    (lambda: ember.zeros((2, 3), dtype=ember.float64), (2, 3), np.float64),
+    (lambda: ember.ones(4), (4,), np.float32),
+    (lambda: ember.full((2, 2), 1.5), (2, 2), np.float32),
+    (lambda: ember.full((2,), 7), (2,), np.int64),
+    (lambda: ember.arange(5), (5,), np.int64),
+    (lambda: ember.arange(0, 1, 0.25), (4,), np.float32),
+    (lambda: ember.arange(2, 8, 2, dtype=ember.float64), (3,), np.float64),
+    (lambda: ember.linspace(0, 1, 5), (5,), np.float32),
+    (lambda: ember.eye(3), (3, 3), np.float32),
+    (lambda: ember.randn(2, 3), (2, 3), np.float32),
+    (lambda: ember.randn(2, 3, dtype=ember.float64), (2, 3), np.float64),
+    (lambda: ember.rand(4, 1), (4, 1), np.float32),
+    (lambda: ember.empty(3, 2), (3, 2), np.float32),
+    (lambda: ember.empty_like(ember.zeros(2, 5, dtype=ember.float64)), (2, 5), np.float64),
+    (lambda: ember.zeros_like(ember.arange(3)), (3,), np.int64),
+    (lambda: ember.ones_like(ember.randn(2, 2)), (2, 2), np.float32),
+    (lambda: ember.full_like(ember.randn(3), 2.0), (3,), np.float32),
+    (lambda: ember.randn_like(ember.randn(2, dtype=ember.float64)), (2,), np.float64),
+    (lambda: ember.randint(0, 10, (5,)), (5,), np.int64),
+    (lambda: ember.randperm(6), (6,), np.int64),
+])
+def test_constructors_shape_and_dtype(make, shape, dtype):
+    t = make()
+    assert t.shape == shape and t.dtype == dtype and not t.requires_grad
+
+
+def test_constructor_values():
+    np.testing.assert_array_equal(ember.arange(1, 7, 2).data, [1, 3, 5])
+    np.testing.assert_array_equal(ember.full((2,), 1.5).data, [1.5, 1.5])
+    assert ember.zeros(2, 2).data.sum() == 0 and ember.ones(2, 2).data.sum() == 4
+    r = ember.rand(1000)
+    assert 0 <= r.data.min() and r.data.max() < 1
+    assert sorted(ember.randperm(5).tolist()) == [0, 1, 2, 3, 4]
+    assert ember.zeros(2, requires_grad=True).requires_grad
+
+
+def test_unknown_dtype_names_the_valid_ones():
+    with pytest.raises(TypeError, match=r"unknown dtype 'float8'; valid dtypes are: .*float32.*float64.*int64"):
+        ember.zeros(2, dtype="float8")
+    with pytest.raises(TypeError, match="valid dtypes"):
+        ember.tensor([1.0]).to(np.complex64)
+
+
+def test_manual_seed_reproduces_every_draw():
+    def draws():
+        return (ember.randn(3).data, ember.rand(2).data, ember.randint(0, 100, (4,)).data, ember.randperm(8).data,
+                ember.empty(3).normal_().data.copy())
+
+    ember.manual_seed(123)
+    first = draws()
+    ember.manual_seed(123)
+    again = draws()
+    ember.manual_seed(124)
+    other = draws()
+    for a, b, c in zip(first, again, other):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], other[0])
+    assert ember.initial_seed() == 124
+
+
+def test_rng_state_round_trips():
+    state = ember.get_rng_state()
+    a = ember.randn(4).data
+    ember.set_rng_state(state)
+    np.testing.assert_array_equal(ember.randn(4).data, a)
+
+
+# --------------------------------------------------------------------------- requires_grad and recording
+
+
+def test_requires_grad_propagates_and_only_floats_can_require_it():
+    x = ember.randn(3, requires_grad=True)
+    c = ember.randn(3)
+    y = x * c
+    assert y.requires_grad and not y.is_leaf and y.grad_fn is not None
+    assert not (c * 2).requires_grad and (c * 2).grad_fn is None
+    with pytest.raises(RuntimeError, match="only floating point tensors can require gradients, got dtype int64"):
+        ember.arange(3).requires_grad_()
+    labels = x.long()  # casting to an integer type leaves the graph
+    assert labels.dtype == np.int64 and not labels.requires_grad
+
+
+def test_grad_accumulates_across_two_backward_calls():
+    x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2, 4, 6])
+    grad_tensor = x.grad
+    (3 * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [5, 7, 9])
+    assert x.grad is grad_tensor  # accumulated into the same .grad tensor
+    x.grad = None
+    x.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1, 1, 1])
+
+
+def test_a_tensor_used_twice_gets_both_contributions():
+    x = ember.tensor([2.0], requires_grad=True)
+    y = x * x + x * 3  # diamond: x feeds two branches that meet again
+    y.backward()
+    assert x.grad.item() == pytest.approx(2 * 2 + 3)
+    z = ember.tensor([1.5], requires_grad=True)
+    (z + z * z).backward()  # z is an input of the add and of the multiply below it
+    assert z.grad.item() == pytest.approx(1 + 2 * 1.5)
+
+
+def test_second_backward_raises_unless_the_graph_is_retained():
+    x = ember.randn(3, requires_grad=True)
+    loss = (x.exp() * 2).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time.*retain_graph=True"):
+        loss.backward()
+    x.grad = None
+    loss = (x.exp() * 2).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, 4 * np.exp(x.data), rtol=1e-6)
+
+
+def test_backward_frees_the_graph():
+    x = ember.randn(1000, requires_grad=True)
+    mid = x * 3
+    ref = weakref.ref(mid)
+    out = mid.tanh().sum()
+    del mid
+    gc.collect()
+    assert ref() is not None  # held by the recorded graph
+    out.backward()
+    gc.collect()
+    assert ref() is None  # released by backward: saved arrays and links to inputs are gone
+    assert out.grad_fn.parents is None
+
+
+@pytest.mark.parametrize("style", ["context", "decorator", "bare_decorator"])
+def test_no_grad_records_nothing(style):
+    x = ember.randn(3, requires_grad=True)
+
+    def compute():
+        return (x * 2).exp().sum()
+
+    if style == "context":
+        with ember.no_grad():
+            y = compute()
+    elif style == "decorator":
+        y = ember.no_grad()(compute)()
+    else:
+        y = ember.no_grad(compute)()
+    assert not y.requires_grad and y.grad_fn is None
+    assert ember.is_grad_enabled()
+    assert compute().requires_grad
+
+
+def test_grad_mode_is_restored_after_errors_recursion_and_nesting():
+    with pytest.raises(ValueError):
+        with ember.no_grad():
+            raise ValueError("boom")
+    assert ember.is_grad_enabled()
+
+    @ember.no_grad()
+    def depth(n):
+        assert not ember.is_grad_enabled()
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert depth(3) == 3 and ember.is_grad_enabled()
+    with ember.no_grad():
+        with ember.enable_grad():
+            assert (ember.randn(2, requires_grad=True) * 2).requires_grad
+        assert not ember.is_grad_enabled()
+    ember.set_grad_enabled(False)
+    assert not ember.is_grad_enabled()
+    ember.set_grad_enabled(True)
+    with ember.set_grad_enabled(False):
+        assert not ember.is_grad_enabled()
+    assert ember.is_grad_enabled()
+
+
+def test_grad_mode_is_per_thread():
+    seen = []
+    with ember.no_grad():
+        t = threading.Thread(target=lambda: seen.append(ember.is_grad_enabled()))
+        t.start()
+        t.join()
+    assert seen == [True]
+
+
+def test_a_chain_of_10000_ops_backprops_without_recursion():
+    x = ember.tensor([1.0], dtype=ember.float64, requires_grad=True)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    start = time.perf_counter()
+    y.backward()
+    assert time.perf_counter() - start < 5
+    assert x.grad.item() == pytest.approx(1.0001 ** 10_000, rel=1e-9)
+
+
+def test_broadcast_gradients_are_summed_to_each_input_shape():
+    a = ember.ones(3, 1, requires_grad=True)
+    b = ember.ones(1, 4, requires_grad=True)
+    s = ember.tensor(2.0, requires_grad=True)
+    (a * b * s).sum().backward()
+    assert a.grad.shape == (3, 1) and b.grad.shape == (1, 4) and s.grad.shape == ()
+    np.testing.assert_array_equal(a.grad.data, np.full((3, 1), 8.0))
+    np.testing.assert_array_equal(b.grad.data, np.full((1, 4), 6.0))
+    assert s.grad.item() == 12.0
+
+
+def test_backward_needs_a_gradient_for_a_non_scalar():
+    y = ember.randn(2, 3, requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match=r"implicitly created only for scalar outputs.*shape \(2, 3\)"):
+        y.backward()
+    with pytest.raises(RuntimeError, match=r"gradient has shape \(3,\) but the tensor has shape \(2, 3\)"):
+        y.backward(ember.ones(3))
+    y.backward(ember.ones(2, 3))
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ember.randn(2).sum().backward()
+
+
+# --------------------------------------------------------------------------- hooks, detach, item, repr
+
+
+def test_register_hook_sees_and_can_replace_the_gradient():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    mid = x * 3
+    mid.register_hook(lambda g: seen.append(g.data.copy()))
+    handle = x.register_hook(lambda g: g * 10)
+    (mid * mid).sum().backward()
+    np.testing.assert_array_equal(seen[0], 2 * mid.data)
+    np.testing.assert_array_equal(x.grad.data, 10 * 18 * x.data)
+    handle.remove()
+    x.grad = None
+    (x * 1).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1, 1])
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        ember.randn(2).register_hook(lambda g: g)
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient():
+    x = ember.randn(3, requires_grad=True)
+    mid = x * 2
+    mid.retain_grad()
+    (mid * mid).sum().backward()
+    np.testing.assert_allclose(mid.grad.data, 2 * mid.data)
+
+
+def test_detach_shares_data_and_leaves_the_graph():
+    x = ember.randn(3, requires_grad=True)
+    d = (x * 2).detach()
+    assert not d.requires_grad and d.grad_fn is None and d.is_leaf
+    e = x.detach()
+    e.data[0] = 42.0
+    assert x.data[0] == 42.0
+    with pytest.raises(RuntimeError, match="detach"):
+        x.numpy()
+
+
+def test_item():
+    assert ember.tensor([[2.5]]).item() == 2.5 and isinstance(ember.tensor(3).item(), int)
+    with pytest.raises(ValueError, match=r"one-element tensors.*shape \(2,\)"):
+        ember.tensor([1.0, 2.0]).item()
+
+
+def test_repr():
+    assert repr(ember.tensor([1.0, 2.5])) == "tensor([1. , 2.5])"
+    assert repr(ember.tensor([1, 2])) == "tensor([1, 2])"
+    assert repr(ember.tensor([1.0], dtype=ember.float64)) == "tensor([1.], dtype=ember.float64)"
+    assert repr(ember.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
+    assert "grad_fn=<MulBackward>" in repr(ember.tensor([1.0], requires_grad=True) * 2)
