@@ -18,7 +18,8 @@ from ember.tensor import Tensor
 
 
 def _operand(x, like: Tensor):
-    """Python and NumPy scalars become Python scalars (NumPy keeps the tensor's dtype); arrays take the tensor's float dtype."""
+    """Python and NumPy scalars become Python scalars (so NumPy keeps the tensor's dtype);
+    arrays take the tensor's float dtype."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.generic):  # a NumPy scalar would impose its own precision (float64): make it a Python one
@@ -93,8 +94,11 @@ def expm1(x): return sub(exp(x), 1.0)
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """min(max(x, min), max); bounds may be numbers or tensors (which broadcast and take no gradient)."""
     if min is None and max is None:
         raise ValueError("clamp needs at least one of min or max")
+    min = min.data if isinstance(min, Tensor) else min  # noqa: A001
+    max = max.data if isinstance(max, Tensor) else max  # noqa: A001
     return Ar.Clamp.apply(x, lo=min, hi=max)
 
 
@@ -114,7 +118,8 @@ def where(condition, x, y) -> Tensor:
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
     if x.dtype.kind in "biu":  # integer sums like PyTorch: int64, no graph
-        return Tensor._wrap(np.asarray(np.sum(x.data, axis=R.normalize_dims(dim, x.ndim), keepdims=keepdim), dtype=np.int64))
+        total = np.sum(x.data, axis=R.normalize_dims(dim, x.ndim), keepdims=keepdim)
+        return Tensor._wrap(np.asarray(total, dtype=np.int64))
     return R.Sum.apply(x, dim=dim, keepdim=keepdim)
 
 
@@ -442,10 +447,11 @@ def _install() -> None:
     T.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))
     T.mT = property(lambda self: transpose(self, -2, -1))
     T.subtract, T.multiply, T.divide = sub, mul, div
-    T.any = lambda self, dim=None, keepdim=False: Tensor._wrap(np.asarray(np.any(self.data, axis=dim, keepdims=keepdim)))
-    T.all = lambda self, dim=None, keepdim=False: Tensor._wrap(np.asarray(np.all(self.data, axis=dim, keepdims=keepdim)))
+    T.any = lambda self, dim=None, keepdim=False: Tensor._wrap(np.asarray(np.any(self.data, dim, keepdims=keepdim)))
+    T.all = lambda self, dim=None, keepdim=False: Tensor._wrap(np.asarray(np.all(self.data, dim, keepdims=keepdim)))
     T.norm = lambda self, p=2, dim=None, keepdim=False: (
-        sqrt(sum(self * self, dim=dim, keepdim=keepdim)) if p == 2 else sum(abs(self) ** p, dim=dim, keepdim=keepdim) ** (1.0 / p)
+        sqrt(sum(self * self, dim=dim, keepdim=keepdim)) if p == 2
+        else sum(abs(self) ** p, dim=dim, keepdim=keepdim) ** (1.0 / p)
     )
 
 

@@ -135,6 +135,7 @@ class Prod(Function):
         one = np.ones(ones_shape, a.dtype)
         left = np.cumprod(np.concatenate([one, np.take(flat, range(flat.shape[axis] - 1), axis=axis)], axis), axis=axis)
         rev = np.flip(flat, axis)
-        right = np.flip(np.cumprod(np.concatenate([one, np.take(rev, range(flat.shape[axis] - 1), axis=axis)], axis), axis=axis), axis)
+        rev_head = np.take(rev, range(flat.shape[axis] - 1), axis=axis)
+        right = np.flip(np.cumprod(np.concatenate([one, rev_head], axis), axis=axis), axis)
         others = (left * right).reshape(a.shape)
         return (_expand_back(g, self.shape, self.dims, self.keepdim) * others,)

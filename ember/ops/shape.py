@@ -22,7 +22,8 @@ class Reshape(Function):
         try:
             return a.reshape(shape)
         except ValueError:
-            raise RuntimeError(f"shape {tuple(shape)} is invalid for input of shape {a.shape} ({a.size} elements)") from None
+            raise RuntimeError(
+                f"shape {tuple(shape)} is invalid for input of shape {a.shape} ({a.size} elements)") from None
 
     def backward(self, g):
         return (g.reshape(self.shape),)
@@ -33,7 +34,8 @@ class Permute(Function):
 
     def forward(self, a, dims):
         if sorted(d % max(a.ndim, 1) for d in dims) != list(range(a.ndim)):
-            raise RuntimeError(f"permute: {tuple(dims)} is not a permutation of the {a.ndim} dimensions of shape {a.shape}")
+            raise RuntimeError(
+                f"permute: {tuple(dims)} is not a permutation of the {a.ndim} dimensions of shape {a.shape}")
         self.dims = tuple(d % a.ndim for d in dims)
         return np.transpose(a, self.dims)
 

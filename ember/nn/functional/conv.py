@@ -13,7 +13,8 @@ __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "fractio
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
            groups: int = 1) -> Tensor:
-    """2-D cross-correlation in NCHW: out[n, o] = b[o] + Σ_{c in o's group, i, j} w[o, c, i, j] · x[n, c, s·h + d·i, s·w + d·j].
+    """2-D cross-correlation in NCHW:
+    out[n, o, h, w] = b[o] + Σ_{c in o's group, i, j} W[o, c, i, j] · x_pad[n, c, s·h + d·i, s·w + d·j].
 
     ``padding`` is an int, a pair, ``'valid'`` (no padding) or ``'same'`` (stride 1 only; output size = input
     size; an even effective kernel d·(k−1) pads one more on the bottom/right, as PyTorch does).
@@ -23,7 +24,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
             padding = 0
         elif padding == "same":
             if weight.ndim != 4:
-                raise RuntimeError(f"conv2d expects a 4-D weight (C_out, C_in/groups, kH, kW), got shape {weight.shape}")
+                raise RuntimeError(
+                    f"conv2d expects a 4-D weight (C_out, C_in/groups, kH, kW), got shape {weight.shape}")
             if C.pair(stride, "stride") != (1, 1):
                 raise ValueError(f"padding='same' is only supported with stride 1, got stride {stride!r}")
             kh, kw = weight.shape[2:]
@@ -41,6 +43,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False) -> Tensor:
+    """out[n, c, h, w] = max_{i, j} x_pad[n, c, s·h + d·i, s·w + d·j] over the kH×kW window (padding is −∞;
+    stride defaults to the kernel size). The gradient goes to the first maximum of each window."""
     if return_indices:
         raise NotImplementedError("max_pool2d(return_indices=True) is not supported")
     return P.MaxPool2d.apply(input, kernel_size, stride=stride, padding=padding, dilation=dilation,
@@ -49,11 +53,15 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """out = (1/m) Σ over the kH×kW window of the zero-padded input, m = the window's cells inside the padded
+    input (``count_include_pad``) or inside the input only; ``divisor_override`` fixes m."""
     return P.AvgPool2d.apply(input, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
                              count_include_pad=count_include_pad, divisor_override=divisor_override)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average over bins [⌊i·H/oh⌋, ⌈(i+1)·H/oh⌉) × [⌊j·W/ow⌋, ⌈(j+1)·W/ow⌉), whatever H and W;
+    ``None`` in ``output_size`` keeps that dimension."""
     return P.AdaptiveAvgPool2d.apply(input, output_size=output_size)
 
 
