@@ -174,12 +174,22 @@ class Function:
                 parents.append(None)
                 needs.append(False)
         ctx.needs_input_grad = tuple(needs)
-        out = Tensor._wrap(ctx.forward(*arrays, **kwargs))
+        data = ctx.forward(*arrays, **kwargs)
+        out = _new_tensor(Tensor)  # Tensor._wrap, inlined
+        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        out.requires_grad = False
+        out.grad = None
+        out._ctx = None
+        out._hooks = None
+        out._retain = False
         if record and _state.grad_enabled:
             ctx.parents = parents
             out.requires_grad = True
             out._ctx = ctx
         return out
+
+
+_new_tensor = object.__new__  # Tensor.__new__, looked up once for the hot path in Function.apply
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
