@@ -50,7 +50,12 @@ def plot_curves(history, path, title: str | None = None) -> Path:
     ax = axes[0]
     if s_steps:
         x = np.asarray(s_steps) / per
-        ax.plot(x, s_loss, color="tab:blue", alpha=0.25, lw=0.8, label="train (per step)")
+        ax.plot(x, s_loss, color="tab:blue", alpha=0.2, lw=0.8, label="train (per step)")
+        window = max(1, len(s_loss) // 40)
+        if window > 1:  # a moving average shows the trend through the mini-batch noise
+            smooth = np.convolve(np.asarray(s_loss, dtype=float), np.ones(window) / window, mode="valid")
+            ax.plot(x[window - 1:], smooth, color="tab:blue", alpha=0.6, lw=1.2,
+                    label=f"train (mean of {window} steps)")
     for key, label, style in (("loss", "train (epoch mean)", "o-"), ("val_loss", "validation", "s-")):
         vals = history[key]
         pts = [(e, v) for e, v in zip(epochs, vals) if v is not None]
