@@ -151,10 +151,13 @@ def plt():
     return pyplot
 
 
-def save(fig, out_dir: Path, name: str) -> str:
-    """Write ``fig`` as ``out_dir/name`` (a PNG) and close it; returns the path."""
+def save(fig, out_dir: Path, name: str, tight: bool = True) -> str:
+    """Write ``fig`` as ``out_dir/name`` (a PNG) and close it; returns the path.
+
+    ``tight=False`` skips the automatic layout (slow for figures with dozens of small panels)."""
     path = Path(out_dir) / name
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt().close(fig)
     return str(path)

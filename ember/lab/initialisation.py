@@ -92,7 +92,7 @@ def unit_spread(net: nn.Sequential) -> float:
 
 @experiment
 def run(out_dir, quick=False):
-    width, depth, batch = (512, 10, 100) if quick else (1024, 10, 200)
+    width, depth, batch = (256, 10, 100) if quick else (1024, 10, 200)
     sweep = [128, 512, 1024, 2048] if quick else [128, 256, 512, 1024, 2048, 4096]
     sweep_depth = 3
 
@@ -152,8 +152,9 @@ def run(out_dir, quick=False):
     plots = [save(fig, out_dir, "initialisation.png")]
 
     # histograms of the outputs: one row per scheme, a few layers
-    show = [0, depth // 3, 2 * depth // 3, depth - 1]
-    fig, axes = pyplot.subplots(len(SCHEMES), len(show), figsize=(12, 2.0 * len(SCHEMES)))
+    show = [0, depth // 2, depth - 1]
+    fig, axes = pyplot.subplots(len(SCHEMES), len(show), figsize=(10, 1.9 * len(SCHEMES)))
+    fig.subplots_adjust(left=0.03, right=0.98, bottom=0.04, top=0.96, hspace=0.55, wspace=0.12)
     for r, s in enumerate(SCHEMES):
         for c, layer in enumerate(show):
             a = outputs[s][layer].ravel()
@@ -164,7 +165,7 @@ def run(out_dir, quick=False):
             ax.set_yticks([])
             ax.set_title(f"{s}, layer {layer + 1}: std {a.std():.2g}", fontsize=8)
             ax.tick_params(labelsize=7)
-    plots.append(save(fig, out_dir, "initialisation_histograms.png"))
+    plots.append(save(fig, out_dir, "initialisation_histograms.png", tight=False))
 
     # ------------------------------------------------------------------ numbers
     ratio = {s: float(std[s][-1] / std[s][0]) if std[s][0] > 0 else 0.0 for s in SCHEMES}
