@@ -215,13 +215,26 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j] = x[i][index[i][j]] along ``dim`` (via advanced indexing, so backward scatter-adds)."""
     idx = index.data if isinstance(index, Tensor) else np.asarray(index)
-    dim = dim % x.ndim
+    dim = _dim(dim, x.ndim)
+    if idx.ndim != x.ndim:
+        raise RuntimeError(f"gather: index of shape {idx.shape} must have as many dimensions as the input {x.shape}")
     grids = list(np.indices(idx.shape, sparse=True))
     grids[dim] = idx
     return x[tuple(grids)]
 
 
 # ----------------------------------------------------------------------------- shapes
+
+
+def _dim(dim, ndim: int, shape: tuple | None = None) -> int:
+    """``dim`` as a non-negative axis in range(ndim), or an IndexError saying the valid range."""
+    n = _b.max(ndim, 1)
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an int, got {dim!r}")
+    if not -n <= dim < n:
+        where = f"for shape {shape}" if shape is not None else f"for a tensor with {ndim} dimensions"
+        raise IndexError(f"dimension {dim} is out of range {where} (expected a dim in [{-n}, {n - 1}])")
+    return int(dim) % n
 
 
 def _shape(shape) -> tuple:
@@ -241,7 +254,9 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     nd = x.ndim
     if nd == 0:
         return reshape(x, 1)
-    s, e = start_dim % nd, end_dim % nd
+    s, e = _dim(start_dim, nd), _dim(end_dim, nd)
+    if s > e:
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {x.shape}")
     shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
     return reshape(x, shape)
 
@@ -251,6 +266,7 @@ def permute(x: Tensor, *dims) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    dim0, dim1 = _dim(dim0, x.ndim), _dim(dim1, x.ndim)
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return S.Permute.apply(x, dims=tuple(dims))
@@ -277,18 +293,20 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     if dim is None:
         shape = tuple(s for s in x.shape if s != 1)
     else:
-        dims = {d % _b.max(x.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
+        dims = {_dim(d, x.ndim) for d in ((dim,) if isinstance(dim, (int, np.integer)) else dim)}
         shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
     return reshape(x, shape)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    dim = dim % (x.ndim + 1)
+    dim = _dim(dim, x.ndim + 1, x.shape)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in tensors]
+    if tensors:
+        dim = _dim(dim, tensors[0].ndim)
     return S.Cat.apply(*tensors, dim=dim)
 
 
@@ -299,12 +317,16 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in tensors]
     if not tensors:
         raise ValueError("stack expects a non-empty sequence of tensors")
-    return S.Stack.apply(*tensors, dim=dim)
+    return S.Stack.apply(*tensors, dim=_dim(dim, tensors[0].ndim + 1, tensors[0].shape))
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Pieces of ``split_size`` along ``dim`` (the last one smaller), or pieces of the given sizes."""
+    dim = _dim(dim, x.ndim)
     n = x.shape[dim]
-    if isinstance(split_size_or_sections, int):
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        if split_size_or_sections < 1:
+            raise ValueError(f"split size must be a positive integer, got {split_size_or_sections}")
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
         if n % split_size_or_sections:
             sizes.append(n % split_size_or_sections)
@@ -313,7 +335,7 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         if builtins_sum(sizes) != n:
             raise RuntimeError(f"split sizes {sizes} do not add up to {n}, the size of dim {dim}")
     out, start = [], 0
-    lead = (slice(None),) * (dim % x.ndim)
+    lead = (slice(None),) * dim
     for s in sizes:
         out.append(x[lead + (slice(start, start + s),)])
         start += s
@@ -321,7 +343,10 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
-    n = x.shape[dim]
+    """At most ``chunks`` pieces of ⌈n/chunks⌉ along ``dim``, as PyTorch."""
+    if chunks < 1:
+        raise ValueError(f"chunk expects a positive number of chunks, got {chunks}")
+    n = x.shape[_dim(dim, x.ndim)]
     return split(x, -(-n // chunks), dim)
 
 
@@ -353,11 +378,11 @@ def silu(x): return A.SiLU.apply(x)
 
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
-    return A.Softmax.apply(x, dim=dim)
+    return A.Softmax.apply(x, dim=_dim(dim, x.ndim))
 
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
-    return A.LogSoftmax.apply(x, dim=dim)
+    return A.LogSoftmax.apply(x, dim=_dim(dim, x.ndim))
 
 
 # ----------------------------------------------------------------------------- comparisons (no gradient)

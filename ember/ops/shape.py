@@ -64,6 +64,8 @@ class Cat(Function):
         if not arrays:
             raise ValueError("cat expects a non-empty sequence of tensors")
         ref = arrays[0].shape
+        if not -max(len(ref), 1) <= dim < max(len(ref), 1):
+            raise IndexError(f"cat: dimension {dim} is out of range for tensors of shape {ref}")
         d = dim % max(len(ref), 1)
         for a in arrays[1:]:
             if a.ndim != len(ref) or any(x != y for i, (x, y) in enumerate(zip(a.shape, ref)) if i != d):

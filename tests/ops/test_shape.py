@@ -63,6 +63,18 @@ def test_views_keep_values():
     (lambda: F.pad(ember.randn(2, 3), (1,)), r"even length"),
     (lambda: F.pad(ember.randn(2, 3), (1, 1), mode="reflect"), r"valid modes: 'constant'"),
     (lambda: ember.cat([]), r"non-empty"),
+    (lambda: ember.cat([ember.randn(2, 3)] * 2, dim=2), r"dimension 2 is out of range"),
+    (lambda: ember.stack([ember.randn(2)] * 2, dim=3), r"dimension 3 is out of range for shape \(2,\)"),
+    (lambda: ember.randn(2, 3).transpose(0, 4), r"dimension 4 is out of range.*\[-2, 1\]"),
+    (lambda: ember.randn(2).unsqueeze(3), r"dimension 3 is out of range for shape \(2,\).*\[-2, 1\]"),
+    (lambda: ember.randn(2, 1).squeeze(2), r"dimension 2 is out of range"),
+    (lambda: ember.randn(2, 3).flatten(2), r"dimension 2 is out of range"),
+    (lambda: ember.randn(2, 3).flatten(1, 0), r"start_dim 1 comes after end_dim 0"),
+    (lambda: ember.randn(2, 3).split(2, dim=2), r"dimension 2 is out of range"),
+    (lambda: ember.randn(2, 3).split(0), r"positive"),
+    (lambda: ember.randn(2, 3).chunk(0), r"positive"),
+    (lambda: ember.softmax(ember.randn(2, 3), dim=2), r"dimension 2 is out of range"),
+    (lambda: ember.gather(ember.randn(2, 3), 1, ember.tensor([0, 1])), r"index of shape \(2,\).*\(2, 3\)"),
 ])
 def test_shape_errors_are_sentences(call, message):
     with pytest.raises((RuntimeError, ValueError, IndexError), match=message):
