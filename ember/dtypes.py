@@ -82,7 +82,13 @@ def as_array(data: Any, dtype=None) -> np.ndarray:
         if isinstance(data, np.ndarray) and data.dtype == d:
             return data
         return np.asarray(data, dtype=d)
-    arr = data if isinstance(data, np.ndarray) else np.asarray(data)
+    if isinstance(data, np.ndarray):
+        arr = data
+    else:
+        try:
+            arr = np.asarray(data)
+        except ValueError as e:  # ragged nested lists
+            raise ValueError(f"cannot build a tensor from {type(data).__name__} of unequal lengths: {e}") from None
     kind = arr.dtype.kind
     if kind == "f":
         if not isinstance(data, np.ndarray) and arr.dtype != _default:
@@ -94,4 +100,5 @@ def as_array(data: Any, dtype=None) -> np.ndarray:
         return arr
     if kind == "O":
         raise TypeError(f"cannot build a tensor from objects of type {type(data).__name__}")
-    raise TypeError(f"unsupported array dtype {arr.dtype}")
+    valid = ", ".join(sorted({np.dtype(v).name for v in _NAMES.values()}))
+    raise TypeError(f"cannot build a tensor of dtype {arr.dtype}; valid dtypes are: {valid}")

@@ -76,6 +76,13 @@ def test_unknown_dtype_names_the_valid_ones():
         ember.tensor([1.0]).to(np.complex64)
 
 
+def test_data_that_makes_no_tensor_is_refused_with_a_sentence():
+    with pytest.raises(ValueError, match="unequal lengths"):
+        ember.tensor([[1.0, 2.0], [3.0]])
+    with pytest.raises(TypeError, match="cannot build a tensor of dtype complex128; valid dtypes are"):
+        ember.tensor([1 + 2j])
+
+
 def test_manual_seed_reproduces_every_draw():
     def draws():
         return (ember.randn(3).data, ember.rand(2).data, ember.randint(0, 100, (4,)).data, ember.randperm(8).data,
