@@ -9,7 +9,6 @@ each node's ``backward`` and accumulating the gradients it returns.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
 from typing import Any, Callable, Iterable, Sequence
