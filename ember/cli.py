@@ -247,7 +247,7 @@ def cmd_eval(args) -> int:
               f"({100 * (tres['accuracy'] - res['accuracy']):+.2f} points)  loss {tres['loss']:.4f}")
         out["tta"] = {"mode": args.tta, "accuracy": tres["accuracy"], "loss": tres["loss"]}
         res = tres
-    print()
+    print(f"\nper-class scores{f' (with test-time augmentation, {args.tta})' if args.tta else ''}:")
     print(classification_report(np.asarray(res["confusion_matrix"]), run.classes))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
@@ -568,9 +568,19 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as e:
         print(f"ember {args.command}: {e}", file=sys.stderr)
         return EXIT_DIVERGED
-    except KeyboardInterrupt:
-        run = getattr(args, "resume", None) or "runs/<name>"
-        print(f"\ninterrupted; continue from the last checkpoint with `ember train --resume {run}`", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        rundir = getattr(e, "rundir", None)
+        if rundir is not None:
+            from ember.train.checkpoint import latest_checkpoint
+
+            if latest_checkpoint(rundir.checkpoints) is not None:
+                print(f"\ninterrupted; continue from the last checkpoint with `ember train --resume {rundir.path}`",
+                      file=sys.stderr)
+            else:
+                print(f"\ninterrupted before the first checkpoint of {rundir.path}; start the run again",
+                      file=sys.stderr)
+        else:
+            print("\ninterrupted", file=sys.stderr)
         return 130
 
 

@@ -37,6 +37,14 @@ from ember.train.trainer import Trainer, predict_proba
 KILL_ENV = "EMBER_KILL_AFTER_STEP"
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training; ``rundir`` is the run to resume."""
+
+    def __init__(self, rundir: RunDir):
+        super().__init__(str(rundir.path))
+        self.rundir = rundir
+
+
 class TrainingDiverged(RuntimeError):
     """The NaN/Inf guard stopped the run; the message names the step and the last good checkpoint."""
 
@@ -135,6 +143,15 @@ def _build_finetune_model(cfg: TrainConfig, bundle: DataBundle, finetune: dict, 
 
 
 def _train(rd: RunDir, cfg: TrainConfig, bundle: DataBundle, resume_from, finetune) -> RunResult:
+    try:
+        return _train_unguarded(rd, cfg, bundle, resume_from, finetune)
+    except KeyboardInterrupt as e:
+        if isinstance(e, Interrupted):
+            raise
+        raise Interrupted(rd) from None
+
+
+def _train_unguarded(rd: RunDir, cfg: TrainConfig, bundle: DataBundle, resume_from, finetune) -> RunResult:
     if finetune:
         model, params = _build_finetune_model(cfg, bundle, finetune, pretrained=resume_from is None)
     else:
