@@ -135,3 +135,7 @@ def test_penalties(penalty):
     model = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 2)).double()
     w = [p for p in model.parameters()]
     gradcheck(lambda *ps: penalty(model), *w)
+
+
+def test_upsample():
+    check_layer(nn.Upsample(scale_factor=(2, 3)), _x(1, 2, 3, 2))

@@ -51,6 +51,8 @@ import ember.nn.functional as F
     (lambda: nn.MultiMarginLoss(p=3), "only p == 1 and p == 2"),
     (lambda: nn.SmoothL1Loss(beta=-1), "beta must be non-negative"),
     (lambda: nn.HuberLoss(delta=0), "delta must be positive"),
+    (lambda: nn.Upsample(scale_factor=1.5), "only integer nearest-neighbour"),
+    (lambda: nn.Upsample(scale_factor=2, mode="bilinear"), "mode 'bilinear' is not supported"),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_constructors_validate_up_front(make, message):
     with pytest.raises((ValueError, TypeError), match=message):
@@ -134,6 +136,8 @@ def test_repr_like_pytorch(torch):
         (nn.LocalResponseNorm(5, k=2.0), torch.nn.LocalResponseNorm(5, k=2.0)),
         (nn.Flatten(), torch.nn.Flatten()), (nn.Softmax(dim=1), torch.nn.Softmax(dim=1)),
         (nn.PReLU(), torch.nn.PReLU()), (nn.Identity(), torch.nn.Identity()),
+        (nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2)),
+        (nn.Upsample(size=(8, 9)), torch.nn.Upsample(size=(8, 9))),
     ]
     for ours, theirs in same:
         assert repr(ours) == repr(theirs)

@@ -165,3 +165,8 @@ def test_dropout_train_matches_torch_given_the_same_mask(torch):
     ye.backward(ember.tensor(up))
     yt.backward(torch.from_numpy(up))
     assert_close(xe.grad, xt.grad)
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=2), dict(scale_factor=(2, 3)), dict(size=(8, 9))], ids=str)
+def test_upsample_nearest(torch, kw):
+    check_parity(nn.Upsample(**kw), torch.nn.Upsample(**kw), torch, randn(2, 3, 4, 3))

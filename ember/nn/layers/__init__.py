@@ -7,7 +7,8 @@ from ember.nn.layers.linear import *  # noqa: F401,F403
 from ember.nn.layers.loss import *  # noqa: F401,F403
 from ember.nn.layers.normalization import *  # noqa: F401,F403
 from ember.nn.layers.pooling import *  # noqa: F401,F403
-from ember.nn.layers import activation, conv, dropout, flatten, linear, loss, normalization, pooling
+from ember.nn.layers.upsampling import *  # noqa: F401,F403
+from ember.nn.layers import activation, conv, dropout, flatten, linear, loss, normalization, pooling, upsampling
 
 __all__ = (activation.__all__ + conv.__all__ + dropout.__all__ + flatten.__all__ + linear.__all__ + loss.__all__
-           + normalization.__all__ + pooling.__all__)
+           + normalization.__all__ + pooling.__all__ + upsampling.__all__)
