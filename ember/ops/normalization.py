@@ -63,14 +63,16 @@ class BatchNorm(Function):
 
 
 def _window_sum(a: np.ndarray, before: int, after: int) -> np.ndarray:
-    """s[c] = Σ a[c − before .. c + after] along axis 1 (zero outside), by a cumulative sum."""
+    """s[c] = Σ a[c − before .. c + after] along axis 1 (zero outside): one vectorised add per offset
+    (the window is small; a cumulative sum would lose precision to cancellation in float32)."""
     c = a.shape[1]
-    pad = [(0, 0)] * a.ndim
-    pad[1] = (before + 1, after)
-    cs = np.cumsum(np.pad(a, pad), axis=1)
-    hi = cs[:, before + 1 + after: before + 1 + after + c]
-    lo = cs[:, :c]
-    return hi - lo
+    out = a.copy()
+    for off in range(1, max(before, after) + 1):
+        if off <= before and off < c:  # a[c − off] contributes to s[c]
+            out[:, off:] += a[:, :c - off]
+        if off <= after and off < c:  # a[c + off]
+            out[:, :c - off] += a[:, off:]
+    return out
 
 
 class LocalResponseNorm(Function):

@@ -170,3 +170,11 @@ def test_dropout_train_matches_torch_given_the_same_mask(torch):
 @pytest.mark.parametrize("kw", [dict(scale_factor=2), dict(scale_factor=(2, 3)), dict(size=(8, 9))], ids=str)
 def test_upsample_nearest(torch, kw):
     check_parity(nn.Upsample(**kw), torch.nn.Upsample(**kw), torch, randn(2, 3, 4, 3))
+
+
+def test_local_response_norm_precise_next_to_huge_channels(torch):
+    """Small channels right after very large ones keep full float32 precision (no cumulative-sum cancellation)."""
+    x = randn(1, 64, 2, 2) * 0.01
+    x[:, :32] *= 1e5
+    layer, tlayer = nn.LocalResponseNorm(5, alpha=1.0, beta=0.75, k=1.0), torch.nn.LocalResponseNorm(5, 1.0, 0.75, 1.0)
+    check_parity(layer, tlayer, torch, x)
