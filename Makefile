@@ -22,11 +22,13 @@ $(TORCH): $(STAMP)
 	$(BIN)/pip install -q $(TORCH_PIN)
 	touch $(TORCH)
 
-# LeNet-5 with batch norm, Adam with a one-cycle schedule: >= 90% test accuracy in a few minutes on 2 cores
+# LeNet-5 with batch norm, Adam with a one-cycle schedule: >= 90% test accuracy in a few minutes on 2 cores.
+# OpenBLAS runs single-threaded unless OPENBLAS_NUM_THREADS is set: this CNN's matrices are small, and on a
+# busy machine OpenBLAS's spinning threads make each step several times slower (`ember info` shows the setting).
 demo: $(STAMP)
 	bash scripts/ensure_data.sh
-	$(BIN)/ember train --model lenet5_bn --data fashion-mnist --epochs 4 --batch-size 128 --optimizer adam \
-		--lr 3e-3 --scheduler onecycle --seed 0 --name demo
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(BIN)/ember train --model lenet5_bn --data fashion-mnist \
+		--epochs 4 --batch-size 128 --optimizer adam --lr 3e-3 --scheduler onecycle --seed 0 --name demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not parity and not slow" -n 2 $(PYTEST_ARGS)

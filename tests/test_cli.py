@@ -32,6 +32,7 @@ TRAIN = ["train", "--model", "mlp", "--model-args", "hidden=[48],dropout=0.2,bat
 def ember_cli(args, cwd, env_extra=None, check=True, timeout=180):
     env = dict(os.environ)
     env["EMBER_DATA"] = str(Path(cwd) / "no-cache")  # never pick up a real dataset by accident
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # two test workers on two cores: no BLAS threads on top
     env.update(env_extra or {})
     proc = subprocess.run([sys.executable, "-m", "ember", *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)
