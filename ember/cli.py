@@ -96,6 +96,10 @@ class UsageError(Exception):
     """Something the user must fix; printed without a traceback, exit status 2."""
 
 
+def _wrap(text: str) -> str:
+    return textwrap.fill(" ".join(text.split()), 100)
+
+
 def _fmt():
     return lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=32, width=110)
 
@@ -408,8 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     import ember
 
     p = _Parser(prog="ember", formatter_class=_fmt(), allow_abbrev=False,
-                description="ember: a deep-learning framework you can read — train, evaluate and use "
-                            "image classifiers from the command line.",
+                description=_wrap("ember: a deep-learning framework you can read — train, evaluate and use "
+                            "image classifiers from the command line."),
                 epilog=textwrap.dedent("""\
                     examples:
                       ember train --model lenet5 --data fashion-mnist --epochs 5   # train; writes runs/<name>/
@@ -429,9 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model; writes a run directory", formatter_class=_fmt(),
                        allow_abbrev=False, epilog=TRAIN_EXAMPLES,
-                       description="Train a model from the zoo on a dataset. The run directory (runs/<name>/) gets "
-                                   "the config, metrics.jsonl, checkpoints, preprocessing statistics, the final "
-                                   "model and PNG plots.")
+                       description=_wrap("Train a model from the zoo on a dataset. The run directory (runs/<name>/) "
+                                         "gets the config, metrics.jsonl, checkpoints, preprocessing statistics, the "
+                                         "final model and PNG plots."))
     t.add_argument("--config", metavar="FILE", help="YAML, TOML or JSON file of training options")
     t.add_argument("--resume", metavar="RUN", help="continue the run in directory RUN from its last checkpoint")
     _add_train_options(t)
@@ -440,9 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("finetune", help="fine-tune a trained run's model on new data (transfer learning)",
                        formatter_class=_fmt(), allow_abbrev=False,
-                       description="Build the architecture of a trained run with a new head for the new data's "
+                       description=_wrap("Build the architecture of a trained run with a new head for the new data's "
                                    "classes, load the weights that fit (reporting what was skipped), optionally "
-                                   "freeze the backbone, and train.",
+                                   "freeze the backbone, and train."),
                        epilog=textwrap.dedent("""\
                            examples:
                              ember finetune --from runs/demo --data mnist --freeze backbone --epochs 2
@@ -464,8 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="evaluate a run's model on the test set", formatter_class=_fmt(),
                        allow_abbrev=False,
-                       description="Accuracy, top-5 accuracy, loss and per-class precision/recall/F1 on the test "
-                                   "split of the run's dataset.",
+                       description=_wrap("Accuracy, top-5 accuracy, loss and per-class precision/recall/F1 on the test "
+                                   "split of the run's dataset."),
                        epilog="examples:\n  ember eval runs/demo\n  ember eval runs/demo --tta flip\n"
                               "  ember eval runs/demo --weights best")
     e.add_argument("run", metavar="RUN", help="run directory, e.g. runs/demo")
@@ -481,9 +485,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("predict", help="classify image files with a run's model", formatter_class=_fmt(),
                         allow_abbrev=False,
-                        description="Print the top classes with their probabilities for each image. Images are "
+                        description=_wrap("Print the top classes with their probabilities for each image. Images are "
                                     "converted to the model's channels; one of the wrong size is refused unless "
-                                    "--resize is given.",
+                                    "--resize is given."),
                         epilog="examples:\n  ember predict runs/demo shoe.png bag.png\n"
                                "  ember predict runs/demo photo.jpg --resize --invert   # dark garment on white")
     pr.add_argument("run", metavar="RUN", help="run directory, e.g. runs/demo")
@@ -501,9 +505,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     en = sub.add_parser("ensemble", help="accuracy of an ensemble of runs (or of one run's snapshots) vs its members",
                         formatter_class=_fmt(), allow_abbrev=False,
-                        description="Average the predicted probabilities of several trained runs — or, with "
+                        description=_wrap("Average the predicted probabilities of several trained runs — or, with "
                                     "--snapshots, of one run's periodic checkpoints — and compare the ensemble's "
-                                    "test accuracy with each member's.",
+                                    "test accuracy with each member's."),
                         epilog="examples:\n  ember ensemble runs/a runs/b runs/c\n"
                                "  ember ensemble runs/a --snapshots")
     en.add_argument("runs", metavar="RUN", nargs="+", help="run directories")
