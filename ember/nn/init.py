@@ -196,6 +196,8 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot: w ~ U(±a), a = gain·√(6/(fan_in + fan_out)), so Var(w) = gain²·2/(fan_in + fan_out)."""
+    if _check(tensor).size == 0:  # nothing to fill (and no fan to divide by), as PyTorch
+        return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)
@@ -203,6 +205,8 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot: w ~ N(0, std²), std = gain·√(2/(fan_in + fan_out))."""
+    if _check(tensor).size == 0:
+        return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
@@ -210,6 +214,8 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """He: w ~ U(±bound), bound = gain·√(3/fan), gain = calculate_gain(nonlinearity, a).
     ``a=√5`` with leaky_relu gives bound = 1/√fan_in: the default of Linear and Conv2d."""
+    if _check(tensor).size == 0:
+        return tensor
     fan = _calculate_correct_fan(tensor, mode)
     gain = calculate_gain(nonlinearity, a)
     bound = gain * math.sqrt(3.0 / fan)
@@ -219,6 +225,8 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonli
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """He: w ~ N(0, std²), std = gain/√fan; for ReLU (a = 0) std = √(2/fan_in).
     A 3×3 conv with 64 input channels has fan_in 576, so std √(2/576)."""
+    if _check(tensor).size == 0:
+        return tensor
     fan = _calculate_correct_fan(tensor, mode)
     gain = calculate_gain(nonlinearity, a)
     return normal_(tensor, 0.0, gain / math.sqrt(fan))

@@ -180,3 +180,12 @@ def test_bad_arguments_fail_with_a_sentence():
         init.zeros_(np.zeros(3))
     with pytest.raises(ValueError, match="a <= b"):
         init.uniform_(_w(3), 1.0, 0.0)
+
+
+def test_zero_element_tensors_are_a_no_op():
+    for fn in (init.kaiming_uniform_, init.kaiming_normal_, init.xavier_uniform_, init.xavier_normal_,
+               init.orthogonal_):
+        w = _w(0, 5)
+        assert fn(w) is w
+    lin = nn.Linear(0, 3)
+    assert lin(ember.zeros(2, 0)).shape == (2, 3)

@@ -1,8 +1,6 @@
 """The affine map of a fully connected layer (NOTES §1): y = x·Wᵀ + b, as one fused Function."""
 from __future__ import annotations
 
-import numpy as np
-
 from ember.tensor import Function, Tensor
 
 __all__ = ["linear"]
