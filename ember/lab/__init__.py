@@ -11,8 +11,10 @@ a minute or two on two cores.
     >>> list(ember.lab.list_experiments())[:3]
     ['xor', 'universal_approximation', 'activations']
     >>> result = ember.lab.run("xor", "runs/lab/xor")      # doctest: +SKIP
-    >>> result["mlp_acc"], result["linear_acc"]             # doctest: +SKIP
-    (1.0, 0.5)
+    [xor]
+      ...
+    >>> result["mlp_acc"], result["linear_acc"] <= 0.75     # doctest: +SKIP
+    (1.0, True)
 
 From the shell: ``ember lab list`` and ``ember lab run xor``.
 """

@@ -14,7 +14,6 @@ batch is drawn without replacement from N samples). The experiment
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 

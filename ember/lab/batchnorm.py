@@ -25,7 +25,9 @@ import numpy as np
 import ember
 from ember import nn
 from ember.data import make_spirals
-from ember.lab._common import conclude, evaluate, experiment, final, fit, plt, save, seed_everything, smooth, standardize
+from ember.lab._common import (
+    conclude, evaluate, experiment, final, fit, plt, save, seed_everything, smooth, standardize,
+)
 from ember.models import MLP
 
 DEPTH, WIDTH = 10, 64
@@ -135,7 +137,8 @@ def run(out_dir, quick=False):
         + " (without → with BN)",
         f"largest usable rate: without BN {result['largest_usable_lr_plain']:g}, "
         f"with BN {result['largest_usable_lr_bn']:g}",
-        f"default init: without BN accuracy {default_acc[False]:.2f} (loss {result['default_init_final_loss_plain']:.3f}, "
+        f"default init: without BN accuracy {default_acc[False]:.2f} "
+        f"(loss {result['default_init_final_loss_plain']:.3f}, "
         f"ln 3 = {math.log(3):.3f}), with BN {default_acc[True]:.2f}",
     ]
     result["conclusion"] = conclude("batchnorm", lines)

@@ -93,7 +93,8 @@ def run(out_dir, quick=False):
     }
     lines = [
         f"{description}; {members} MLPs, {epochs} epochs each",
-        f"members' validation accuracy {min(member_acc):.3f} … {max(member_acc):.3f} (mean {np.mean(member_acc):.3f}); "
+        f"members' validation accuracy {min(member_acc):.3f} … {max(member_acc):.3f} "
+        f"(mean {np.mean(member_acc):.3f}); "
         f"ensemble of all {members}: {ens_acc[-1]:.3f}",
         f"validation cross-entropy: mean member {np.mean(member_nll):.3f}, ensemble {ens_nll[-1]:.3f}",
         f"{shared:.0%} of the members' errors are made by every member (those no averaging fixes)",

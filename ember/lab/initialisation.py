@@ -14,8 +14,9 @@
    * Xavier with ReLU — ReLU zeroes half of its input, so the variance halves at every layer;
    * He/Kaiming ``N(0, 2/fan_in)`` with ReLU — the factor 2 makes up for it; the spread is kept.
 
-2. **Short training.** A 6-hidden-layer net (narrow: there N(0, 0.05) is too small, not too
-   large) on spirals with each scheme (SGD + momentum).
+2. **Short training.** A 6-hidden-layer net on spirals (narrow, 48 units in the quick run and
+   128 in the full one: at these widths N(0, 0.05) errs on the small side, not the saturating
+   one), trained with each scheme (SGD + momentum).
    With all weights zero no gradient reaches any weight matrix (every hidden output is tanh(0) = 0
    and every weight behind it is 0): the units of a layer stay identical and only the output
    bias moves. A constant initialisation (every weight 0.1) does move, but every unit of a layer
@@ -31,7 +32,9 @@ import numpy as np
 import ember
 from ember import nn
 from ember.data import make_spirals
-from ember.lab._common import conclude, evaluate, experiment, final, fit, plt, save, seed_everything, smooth, standardize
+from ember.lab._common import (
+    conclude, evaluate, experiment, final, fit, plt, save, seed_everything, smooth, standardize,
+)
 from ember.nn import functional as F
 
 # scheme name -> (activation, weight initialiser)

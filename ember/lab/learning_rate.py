@@ -1,4 +1,4 @@
-"""Too big a learning rate diverges, a big one oscillates, a too small one crawls; a range test finds the edge (NOTES §4).
+"""Too big a learning rate diverges, big oscillates, too small crawls; a range test finds the edge (NOTES §4).
 
 1. **A parabola.** Gradient descent on ``f(w) = ½·L·w²`` multiplies w by ``(1 − ε·L)`` each step:
    for ε < 1/L it creeps towards 0 from one side, for 1/L < ε < 2/L it overshoots and the sign
@@ -140,11 +140,14 @@ def run(out_dir, quick=False):
     lines = [
         "parabola after 20 steps, |w|: " + ", ".join(f"{k} {v:.2g}" for k, v in result["parabola_final_abs_w"].items()),
         f"spirals MLP, starting loss {initial:.3f}; after {steps} full-batch steps:",
-        f"  too small ε={RATES['too small']:g}: {f['too small']:.3f} (crawls)",
+        f"  too small ε={RATES['too small']:g}: {f['too small']:.3f} "
+        f"({f['too small'] / f['good']:.0f}× the good rate's loss: it crawls)",
         f"  good      ε={RATES['good']:g}: {f['good']:.3f}, loss went up on {r['good']:.0%} of steps",
         f"  big       ε={RATES['big']:g}: {f['big']:.3f} (best along the way {result['best_loss']['big']:.3f}), "
         f"loss went up on {r['big']:.0%} of steps (oscillates)",
-        f"  too big   ε={RATES['too big']:g}: {f['too big']:.3g} (never gets below the start: diverged)",
+        f"  too big   ε={RATES['too big']:g}: {f['too big']:.3g}, best along the way "
+        f"{result['best_loss']['too big']:.3g} vs the start {initial:.3g}"
+        + (" (diverged)" if f["too big"] >= initial else ""),
         f"range test: lowest loss at ε={finder.best_lr:.2g}, blew up at ε="
         + (f"{finder.diverged_at:.2g}" if finder.diverged_at else "— (never)")
         + f"; its suggestion ε={finder.suggested_lr:.2g} reaches {result['suggested_final_loss']:.3f}",

@@ -1,4 +1,4 @@
-"""First make the model overfit, then regularise: L2, dropout and augmentation shrink the train/validation gap; early stopping picks the best epoch (NOTES §7).
+"""Overfit first; then L2, dropout, augmentation shrink the train/val gap; early stopping picks the epoch (NOTES §7).
 
 A wide MLP is trained on a deliberately small training set (a 1,000-image class-balanced subset of
 Fashion-MNIST when its files are on this machine; otherwise, and in the quick run, the noisy

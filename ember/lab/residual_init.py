@@ -1,4 +1,4 @@
-"""Residual blocks: He init on the first layer and zero on the last keep Var(F(x) + x) = Var(x) at the start (NOTES §5).
+"""Residual blocks: He on the first layer, zero on the last keeps Var(F(x) + x) = Var(x) at the start (NOTES §5).
 
 A residual block outputs ``x + F(x)``. If the branch F is initialised like any other layer, its
 output has about the variance of its input, and every block adds it on top of the skip:
@@ -24,7 +24,9 @@ import numpy as np
 import ember
 from ember import nn
 from ember.data import make_spirals
-from ember.lab._common import conclude, evaluate, experiment, final, fit, plt, save, seed_everything, smooth, standardize
+from ember.lab._common import (
+    conclude, evaluate, experiment, final, fit, plt, save, seed_everything, smooth, standardize,
+)
 from ember.models import resnet20
 
 BLOCKS, WIDTH = 16, 64

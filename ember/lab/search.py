@@ -1,4 +1,4 @@
-"""Random search beats grid search with the same budget when few hyperparameters matter; then zoom in coarse-to-fine (NOTES §9).
+"""Random search beats grid search on the same budget when few hyperparameters matter; then zoom in (NOTES §9).
 
 The objective is real: the validation accuracy of an MLP trained for a short budget with plain SGD
 on 3-class spirals, as a function of three hyperparameters — the learning rate (log-uniform

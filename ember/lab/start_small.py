@@ -1,4 +1,4 @@
-"""Start small: a single softmax layer must overfit a fixed small batch; then add layers one at a time; two classes before ten (NOTES §10).
+"""Start small: a softmax layer overfits a fixed small batch; add layers one by one; 2 classes before 10 (NOTES §10).
 
 The notes' debugging recipe, run on images (ten classes of the synthetic patterns of
 :mod:`ember.lab._data`, or Fashion-MNIST in the full run when its files are here):
@@ -96,8 +96,9 @@ def run(out_dir, quick=False):
     ax.plot(tiny[0]["curve"], color="C0", lw=2, label=f"single softmax layer: final {tiny[0]['loss']:.1e}, "
                                                          f"acc {tiny[0]['acc']:.2f}")
     for depth in depths[1:]:
-        ax.plot(tiny[depth]["curve"], color=f"C{depth}", label=f"+ {depth} hidden layer{'s' * (depth > 1)}: "
-                                                                f"final {tiny[depth]['loss']:.1e}, acc {tiny[depth]['acc']:.2f}")
+        t = tiny[depth]
+        ax.plot(t["curve"], color=f"C{depth}",
+                label=f"+ {depth} hidden layer{'s' * (depth > 1)}: final {t['loss']:.1e}, acc {t['acc']:.2f}")
     ax.axhline(math.log(10), color="gray", ls=":", label="ln 10")
     ax.set_yscale("log")
     ax.set_xlabel("step (the same 20 images every step)")

@@ -1,4 +1,4 @@
-"""One hidden layer of sigmoid or tanh units fits a continuous function on an interval better as its width grows (NOTES §1).
+"""One hidden layer of sigmoid/tanh units fits a continuous function better as its width grows (NOTES §1).
 
 The universal approximation theorem: one hidden layer with a squashing activation and enough
 units approximates any continuous function on a bounded closed set. Here the function is
@@ -73,7 +73,7 @@ def run(out_dir, quick=False):
         cmap = pyplot.get_cmap("viridis")
         for i, width in enumerate(widths):
             ax.plot(x_test, fits[activation][width], color=cmap(i / max(1, len(widths) - 1)), lw=1.2,
-                    label=f"{width} units (MSE {mse[activation][i]:.1e})")
+                    label=f"{width} unit{'s' * (width > 1)} (MSE {mse[activation][i]:.1e})")
         ax.set_title(f"one hidden layer of {activation} units", fontsize=10)
         ax.set_xlabel("x")
         ax.legend(fontsize=7)
@@ -92,8 +92,9 @@ def run(out_dir, quick=False):
     lines = [f"target sin(2x) + 0.5 sin(5x) on [-π, π]; {len(x)} training points, MSE on {len(x_test)}"]
     for activation in ACTIVATIONS:
         pairs = ", ".join(f"{w}: {m:.1e}" for w, m in zip(widths, mse[activation]))
-        ratio = mse[activation][0] / mse[activation][-1]
-        lines.append(f"{activation:8s} width → test MSE  {pairs}  ({ratio:.0f}× smaller from {widths[0]} to "
-                     f"{widths[-1]} units)")
+        best = int(np.argmin(mse[activation]))
+        ratio = mse[activation][0] / mse[activation][best]
+        lines.append(f"{activation:8s} width → test MSE  {pairs}  ({ratio:.0f}× smaller from {widths[0]} unit to "
+                     f"{widths[best]} units, the best width)")
     result["conclusion"] = conclude("universal_approximation", lines)
     return result

@@ -18,7 +18,7 @@ import numpy as np
 import ember
 from ember import nn
 from ember.data import make_xor
-from ember.lab._common import as_tensor, conclude, decision_map, evaluate, experiment, fit, plt, save, seed_everything
+from ember.lab._common import conclude, decision_map, evaluate, experiment, fit, plt, save, seed_everything
 
 
 def build(kind: str, hidden: int = 8) -> nn.Module:

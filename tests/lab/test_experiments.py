@@ -116,7 +116,8 @@ def test_learning_rate_regimes_and_range_test(lab_result):
     assert f["big"] > 3 * f["good"] and r["rising_fraction"]["big"] > r["rising_fraction"]["good"]  # oscillates
     p = r["parabola_final_abs_w"]
     assert p["ε = 2.1/L (diverges)"] > 1 and p["ε = 1.8/L (oscillates)"] < 0.1 and p["ε = 0.1/L (crawls)"] > 0.05
-    assert r["parabola_sign_flips"]["ε = 1.8/L (oscillates)"] == 20 and r["parabola_sign_flips"]["ε = 0.1/L (crawls)"] == 0
+    flips = r["parabola_sign_flips"]
+    assert flips["ε = 1.8/L (oscillates)"] == 20 and flips["ε = 0.1/L (crawls)"] == 0
     # the range test finds the edge between the rates that train and the one that blows up
     assert r["range_test_diverged_at"] is not None
     assert r["rates"]["good"] < r["range_test_diverged_at"] < 2 * r["rates"]["too big"]
