@@ -157,7 +157,8 @@ def run(out_dir, quick=False):
     ratio = grads["sigmoid"][0] / grads["relu"][0]
     lines = [f"first-layer gradient ÷ last-layer gradient at init: "
              + ", ".join(f"{a} {first_to_last[a]:.1e}" for a in ACTIVATIONS),
-             f"sigmoid's first-layer gradient is {ratio:.1e} × ReLU's: it vanishes on the way back",
+             f"sigmoid's first-layer gradient is {ratio:.1e} × ReLU's"
+             + (": it vanishes on the way back" if ratio < 1e-2 else ""),
              f"after {steps} SGD steps, accuracy: " + ", ".join(f"{a} {acc[a]:.2f}" for a in ACTIVATIONS),
              f"ReLU with Adam lr 1e-3: {good['dead'].mean():.0%} of hidden units dead, accuracy {good['acc']:.2f}",
              f"ReLU with Adam lr 0.1:  {big['dead'].mean():.0%} dead, loss stuck at {final(big['loss']):.3f} "

@@ -149,6 +149,7 @@ def run(out_dir, quick=False):
                  f"for C = {class_counts[-1]}")
     lines.append("10 overlapping classes after training, validation loss: "
                  + ", ".join(f"{sc} {val_curves[sc][-1]:.2f}" for sc in SCHEMES)
-                 + " — a net that starts confident stays over-confident")
+                 + (" — the net that started confident ends over-confident"
+                    if val_curves["large"][-1] > val_curves["small"][-1] else ""))
     result["conclusion"] = conclude("softmax_init_loss", lines)
     return result
