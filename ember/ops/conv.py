@@ -1,14 +1,16 @@
 """2-D convolution (cross-correlation, as in every framework) in NCHW.
 
-Forward: ``out[n] = W · im2col(x)[n] + b`` — one batched matrix multiply.
+Forward: ``out = W · im2col(x) + b`` — one matrix multiply over the whole batch.
 Backward (NOTES §1: the error of a conv is a convolution of the upstream error):
-  dW = Σ_n g[n] · cols[n]ᵀ,   db = Σ_{n,h,w} g,   dx = col2im(Wᵀ · g).
+  dW = g · colsᵀ,   db = Σ_{n,h,w} g,   dx = col2im(Wᵀ · g)  (or, for stride 1, a convolution of g).
 Groups split channels into independent convolutions (depthwise when groups == C_in).
+The array kernels live in ember/backend/conv2d.py.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ember.backend import conv2d as C
 from ember.backend import im2col as K
 from ember.tensor import Function
 
@@ -59,39 +61,34 @@ class Conv2d(Function):
                 f"conv2d: input of shape {x.shape} is too small for weight of shape {w.shape} "
                 f"(padding {ph, pw}, dilation {dh, dw}); the output would be {ho}x{wo}"
             )
-        xp = K.pad2d(x, ph, pw)
-        cols = K.im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)  # (N, C·k·k, L)
-        g = groups
-        og, kk = cout // g, cg * kh * kw
-        wg = w.reshape(g, og, kk)
-        colsg = cols.reshape(n, g, kk, ho * wo)
-        out = np.matmul(wg, colsg).reshape(n, cout, ho, wo)  # (N, g, Og, L)
-        if b is not None:
-            out += b.reshape(1, cout, 1, 1)
-        self.cols, self.w = colsg, wg
-        self.geom = (x.shape, xp.shape, c, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, g, og, kk)
+        geo = (sh, sw), (ph, pw), (dh, dw)
+        if groups == 1:
+            self.kernel = "dense"
+            out, self.cache = C.dense_forward(x, w, b, *geo)
+        elif cg == 1:
+            self.kernel = "depthwise"
+            out, self.cache = C.depthwise_forward(x, w, b, *geo)
+        else:  # a few groups: the dense kernel per group, outputs side by side
+            self.kernel = "grouped"
+            og = cout // groups
+            parts = [C.dense_forward(x[:, k * cg:(k + 1) * cg], w[k * og:(k + 1) * og],
+                                     None if b is None else b[k * og:(k + 1) * og], *geo) for k in range(groups)]
+            self.cache = [p[1] for p in parts]
+            out = np.concatenate([p[0] for p in parts], axis=1)
         self.has_bias = b is not None
         return out
 
     def backward(self, grad):
-        x_shape, xp_shape, c, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, g, og, kk = self.geom
-        n = x_shape[0]
         nx, nw = self.needs_input_grad[:2]
         nb = self.has_bias and self.needs_input_grad[2]
-        g3 = grad.reshape(n, g, og, ho * wo)
-        gx = gw = gb = None
-        if nw:
-            cols_t = np.swapaxes(self.cols, -1, -2)  # (N, g, L, kk)
-            if g == 1:
-                # one large GEMM over the whole batch: (Og, N·L) @ (N·L, kk)
-                gw = np.tensordot(g3[:, 0], self.cols[:, 0], axes=([0, 2], [0, 2]))
-            else:
-                gw = np.matmul(g3, cols_t).sum(axis=0)
-            gw = gw.reshape(g * og, c // g, kh, kw)
-        if nb:
-            gb = grad.sum(axis=(0, 2, 3))
-        if nx:
-            dcols = np.matmul(np.swapaxes(self.w, -1, -2), g3)  # (N, g, kk, L)
-            dxp = K.col2im(dcols.reshape(n, c * kh * kw, ho * wo), xp_shape, c, kh, kw, sh, sw, dh, dw, ho, wo)
-            gx = K.unpad2d(dxp, ph, pw, x_shape[2], x_shape[3])
+        if self.kernel == "dense":
+            return C.dense_backward(grad, self.cache, nx, nw, nb)
+        if self.kernel == "depthwise":
+            return C.depthwise_backward(grad, self.cache, nx, nw, nb)
+        og = grad.shape[1] // len(self.cache)
+        parts = [C.dense_backward(grad[:, k * og:(k + 1) * og], cache, nx, nw, nb)
+                 for k, cache in enumerate(self.cache)]
+        gx = np.concatenate([p[0] for p in parts], axis=1) if nx else None
+        gw = np.concatenate([p[1] for p in parts], axis=0) if nw else None
+        gb = np.concatenate([p[2] for p in parts], axis=0) if nb else None
         return gx, gw, gb
