@@ -155,7 +155,7 @@ def dense_backward(g, cache, need_x: bool, need_w: bool, need_b: bool):
             # gather reads C_out·k·k values per input pixel: worth it when C_out is not much above C
             gx = _input_grad_gather(g, w2.reshape(cout, c, kh, kw), x_shape, ph, pw, dh, dw)
         else:
-            gx = _input_grad_scatter(w2.T @ g2, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
+            gx = _input_grad_scatter(w2.T @ g2, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wp)
     return gx, gw, gb
 
 
@@ -172,10 +172,13 @@ def _input_grad_gather(g, w, x_shape, ph, pw, dh, dw):
     return (wf @ cols).reshape(c, n, h, wd).transpose(1, 0, 2, 3)
 
 
-def _input_grad_scatter(dcols, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+def _input_grad_scatter(dcols, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wp=None):
     """col2im: add every column entry back to the pixel it was read from (one add per kernel tap)."""
     n, c, h, wd = x_shape
-    dcols = dcols.reshape(c, kh, kw, n, ho, wo)
+    if wp is None:
+        dcols = dcols.reshape(c, kh, kw, n, ho, wo)
+    else:  # columns over flattened padded rows: drop the wrapped-around outputs
+        dcols = dcols.reshape(c, kh, kw, n, ho, wp)[..., :wo]
     dxp = np.zeros((c, n, h + 2 * ph, wd + 2 * pw), dtype=dcols.dtype)
     for i in range(kh):
         for j in range(kw):

@@ -1,0 +1,95 @@
+"""Every path of the convolution kernels against a direct float64 definition of the convolution.
+
+The kernels pick among several layouts (flattened-row columns, plain im2col, 1×1 matmul, gather or
+scatter input gradients, depthwise taps, per-group dense); each geometry below forces one path."""
+import numpy as np
+import pytest
+
+from ember.backend import conv2d as C
+from ember.backend import threads
+
+
+def reference(x, w, b, stride, padding, dilation, groups):
+    n, c, h, wd = x.shape
+    cout, cg, kh, kw = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    wo = (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, cout, ho, wo))
+    og = cout // groups
+    for o in range(cout):
+        gi = o // og
+        for i in range(kh):
+            for j in range(kw):
+                patch = xp[:, gi * cg:(gi + 1) * cg, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                           j * dw:j * dw + sw * (wo - 1) + 1:sw]
+                out[:, o] += np.einsum("nchw,c->nhw", patch, w[o, :, i, j])
+        if b is not None:
+            out[:, o] += b[o]
+    return out
+
+
+def run(x, w, b, stride, padding, dilation, groups, g):
+    cout, cg = w.shape[:2]
+    if groups == 1:
+        out, cache = C.dense_forward(x, w, b, stride, padding, dilation)
+        return out, C.dense_backward(g, cache, True, True, b is not None)
+    assert cg == 1
+    out, cache = C.depthwise_forward(x, w, b, stride, padding, dilation)
+    return out, C.depthwise_backward(g, cache, True, True, b is not None)
+
+
+GEOMETRIES = [
+    # (N, C, H, W, C_out, k, stride, pad, dil, groups)      path
+    (2, 3, 8, 8, 4, 3, 1, 1, 1, 1),   # rows columns + gather input gradient
+    (2, 2, 8, 8, 6, 3, 1, 1, 1, 1),   # rows columns + scatter (C_out > 2 C)
+    (2, 3, 6, 5, 4, 3, 2, 1, 1, 1),   # strided im2col + scatter
+    (2, 3, 9, 9, 2, 3, 1, 0, 1, 1),   # no padding: gather with positive re-padding
+    (1, 2, 7, 12, 3, 3, 1, 2, 2, 1),  # dilation
+    (2, 4, 5, 5, 3, 1, 1, 0, 1, 1),   # 1×1 matmul
+    (2, 3, 4, 4, 2, 5, 1, 0, 1, 1),   # kernel wider than most of the input: plain im2col
+    (2, 3, 6, 6, 3, 3, 1, 1, 1, 3),   # depthwise
+    (2, 2, 7, 7, 4, 3, 2, 1, 1, 2),   # depthwise, channel multiplier 2, stride 2
+]
+
+
+@pytest.mark.parametrize("geo", GEOMETRIES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_kernels_match_the_definition(geo, bias):
+    n, c, h, wd, cout, k, s, p, d, groups = geo
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((n, c, h, wd))
+    w = rng.standard_normal((cout, c // groups, k, k))
+    b = rng.standard_normal(cout) if bias else None
+    ref = reference(x, w, b, (s, s), (p, p), (d, d), groups)
+    g = rng.standard_normal(ref.shape)
+    out, (gx, gw, gb) = run(x, w, b, (s, s), (p, p), (d, d), groups, g)
+    np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-10)
+    # gradients: the adjoint identities <g, conv(x)> differentiated by x, w, b
+    eps = 1e-6
+    for arr, grad in ((x, gx), (w, gw)):
+        idx = tuple(rng.integers(0, m) for m in arr.shape)
+        orig = arr[idx]
+        arr[idx] = orig + eps
+        fp = np.sum(reference(x, w, b, (s, s), (p, p), (d, d), groups) * g)
+        arr[idx] = orig - eps
+        fm = np.sum(reference(x, w, b, (s, s), (p, p), (d, d), groups) * g)
+        arr[idx] = orig
+        assert grad[idx] == pytest.approx((fp - fm) / (2 * eps), rel=1e-5, abs=1e-6)
+    if bias:
+        np.testing.assert_allclose(gb, g.sum(axis=(0, 2, 3)), rtol=1e-10)
+
+
+def test_threaded_copy_equals_plain_copy(monkeypatch):
+    monkeypatch.setattr(threads, "MIN_ELEMENTS", 1)
+    src = np.arange(5 * 7 * 3, dtype=np.float32).reshape(5, 7, 3).transpose(1, 0, 2)
+    dst = np.empty(src.shape, np.float32)
+    threads.copyto(dst, src)
+    np.testing.assert_array_equal(dst, src)
+
+
+def test_bad_thread_setting_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("EMBER_NUM_THREADS", "many")
+    with pytest.raises(ValueError, match="EMBER_NUM_THREADS"):
+        threads.num_threads()
