@@ -7,7 +7,9 @@ ReLU, LeakyReLU, ELU, SELU — and the initialisation each activation calls for
 1. **Gradient per layer at initialisation.** One forward/backward pass on the whole data set;
    the norm of each Linear layer's weight gradient ``‖∂L/∂W_l‖``. Backprop multiplies the error
    by the activation's derivative at every layer; sigmoid's is at most 1/4, so the error reaching
-   the first layer is many orders of magnitude smaller than at the last.
+   the first layer is many orders of magnitude smaller than at the last. For the sigmoid, tanh and
+   ReLU nets, :class:`ember.diagnose.LayerProbe` also draws every layer's output and gradient
+   range (one PNG each): sigmoid's outputs sit around 0.5, not zero-centred like tanh's.
 2. **Training curves** with plain SGD + momentum (no per-weight rescaling that would hide
    vanishing gradients), same learning rate, same batches.
 3. **Dead ReLUs.** The ReLU net trained with Adam at a sensible rate (1e-3) and at a too-large
@@ -25,6 +27,7 @@ import numpy as np
 import ember
 from ember import nn
 from ember.data import make_spirals
+from ember.diagnose.probes import LayerProbe
 from ember.lab._common import (
     as_tensor, conclude, evaluate, experiment, final, fit, plt, save, seed_everything, smooth, standardize,
 )
@@ -43,6 +46,14 @@ def weight_gradient_norms(net: nn.Module, x: np.ndarray, y: np.ndarray) -> np.nd
     net.zero_grad()
     nn.CrossEntropyLoss()(net(as_tensor(x)), as_tensor(y)).backward()
     return np.array([np.linalg.norm(m.weight.grad.data) for m in net.modules() if isinstance(m, nn.Linear)])
+
+
+def probe(net: nn.Module, x: np.ndarray, y: np.ndarray) -> LayerProbe:
+    """Every layer's output and gradient statistics for one forward/backward pass ("visualise every layer")."""
+    with LayerProbe(net) as p:
+        net.zero_grad()
+        nn.CrossEntropyLoss()(net(as_tensor(x)), as_tensor(y)).backward()
+    return p
 
 
 def dead_fraction(net: nn.Sequential, x: np.ndarray) -> np.ndarray:
@@ -72,6 +83,14 @@ def run(out_dir, quick=False):
             seed_everything(seed)
             per_seed.append(weight_gradient_norms(deep_mlp(activation), x, y))
         grads[activation] = np.exp(np.mean(np.log(per_seed), axis=0))  # geometric mean over seeds
+
+    # every layer of the sigmoid, tanh and ReLU nets at initialisation, through ember.diagnose's probe
+    probes, output_mean = {}, {}
+    for activation in ("sigmoid", "tanh", "relu"):
+        seed_everything(0)
+        probes[activation] = p = probe(deep_mlp(activation), x, y)
+        acts = [r.output[-1] for r in p.records.values() if r.kind in (activation, "relu") and r.output]
+        output_mean[activation] = float(np.mean([a.mean for a in acts]))
 
     # 2. training curves with SGD + momentum
     curves, acc = {}, {}
@@ -136,6 +155,10 @@ def run(out_dir, quick=False):
     ax.set_title("a too-large rate: dead ReLUs, flat loss", fontsize=10)
     ax.legend(fontsize=8)
     plots = [save(fig, out_dir, "activations.png")]
+    for activation, p in probes.items():
+        path = out_dir / f"activations_layers_{activation}.png"
+        p.plot(path)
+        plots.append(str(path))
 
     # ------------------------------------------------------------------ numbers
     first_to_last = {a: float(grads[a][0] / grads[a][-1]) for a in ACTIVATIONS}
@@ -146,6 +169,7 @@ def run(out_dir, quick=False):
         "grad_first_to_last": first_to_last,
         "final_loss": {a: final(curves[a]) for a in ACTIVATIONS},
         "accuracy": acc,
+        "mean_activation_output": output_mean,
         "dead_relu_frac_small_lr": float(good["dead"].mean()),
         "dead_relu_frac_large_lr": float(big["dead"].mean()),
         "relu_large_lr_final_loss": final(big["loss"]),
@@ -159,6 +183,9 @@ def run(out_dir, quick=False):
              + ", ".join(f"{a} {first_to_last[a]:.1e}" for a in ACTIVATIONS),
              f"sigmoid's first-layer gradient is {ratio:.1e} × ReLU's"
              + (": it vanishes on the way back" if ratio < 1e-2 else ""),
+             "mean output of the activation layers at init: "
+             + ", ".join(f"{a} {m:.2f}" for a, m in output_mean.items())
+             + " (tanh is zero-centred; sigmoid and ReLU outputs are all positive)",
              f"after {steps} SGD steps, accuracy: " + ", ".join(f"{a} {acc[a]:.2f}" for a in ACTIVATIONS),
              f"ReLU with Adam lr 1e-3: {good['dead'].mean():.0%} of hidden units dead, accuracy {good['acc']:.2f}",
              f"ReLU with Adam lr 0.1:  {big['dead'].mean():.0%} dead, loss stuck at {final(big['loss']):.3f} "
