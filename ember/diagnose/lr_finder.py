@@ -82,7 +82,7 @@ def lr_range_test(model, optimizer, loss_fn, loader, start_lr: float = 1e-7, end
     opt_state = copy.deepcopy(optimizer.state_dict())
     factor = (end_lr / start_lr) ** (1 / (num_steps - 1))
     res = LRFinderResult()
-    avg, best = None, math.inf
+    avg, best = 0.0, math.inf
     was_training = model.training
     model.train()
     it = iter(loader)
@@ -104,7 +104,7 @@ def lr_range_test(model, optimizer, loss_fn, loader, start_lr: float = 1e-7, end
                 break
             loss.backward()
             optimizer.step()
-            avg = value if avg is None else smoothing * value + (1 - smoothing) * avg
+            avg = smoothing * value + (1 - smoothing) * avg
             smoothed = avg / (1 - (1 - smoothing) ** (i + 1))  # bias-corrected like Adam's moments
             res.lrs.append(lr)
             res.losses.append(value)

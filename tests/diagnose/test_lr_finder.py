@@ -31,3 +31,13 @@ def test_bad_arguments():
     opt = ember.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="start_lr"):
         lr_range_test(model, opt, nn.CrossEntropyLoss(), [], start_lr=1.0, end_lr=0.1)
+
+
+def test_smoothing_is_unbiased_from_the_first_step():
+    ember.manual_seed(0)
+    net = nn.Linear(4, 3)
+    x, y = ember.randn(64, 4), ember.randint(0, 3, (64,))
+    r = lr_range_test(net, ember.optim.SGD(net.parameters(), lr=1e-3), nn.CrossEntropyLoss(), [(x, y)],
+                      start_lr=1e-6, end_lr=1e-5, num_steps=30)
+    # the rate is far too small to change the loss: the smoothed curve must equal the raw one
+    np.testing.assert_allclose(r.smoothed, r.losses, rtol=1e-4)
