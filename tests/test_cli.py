@@ -117,55 +117,82 @@ def test_resume_after_kill_gives_the_uninterrupted_parameters(workdir, trained):
     assert steps == list(range(1, 31))
 
 
-def test_eval_and_tta(workdir, trained):
+class Result:
+    def __init__(self, code, out):
+        self.returncode, self.stdout, self.stderr = code, out.out, out.err
+
+
+@pytest.fixture
+def cli(workdir, capsys, monkeypatch):
+    """``ember`` in this process (no interpreter start-up), in the work directory; returns a Result."""
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("EMBER_DATA", str(workdir / "no-cache"))
+
+    def run(args, check=True):
+        capsys.readouterr()
+        try:
+            code = main(args)
+        except SystemExit as e:
+            code = e.code
+        res = Result(code, capsys.readouterr())
+        if check and code != 0:
+            raise AssertionError(f"ember {' '.join(args)} exited {code}\n{res.stdout}\n{res.stderr}")
+        return res
+
+    return run
+
+
+def test_eval_and_tta(workdir, trained, cli):
     run, _ = trained
-    proc = ember_cli(["eval", str(run), "--data-root", "data", "--tta", "flip", "--json", "eval.json"], workdir)
+    res = cli(["eval", str(run), "--data-root", "data", "--tta", "flip", "--json", "eval.json"])
     summary = json.loads((run / "summary.json").read_text())
     out = json.loads((workdir / "eval.json").read_text())
     assert out["accuracy"] == pytest.approx(summary["test"]["accuracy"])  # same weights, same figure
-    assert "with test-time augmentation (flip)" in proc.stdout and "macro avg" in proc.stdout
+    assert "with test-time augmentation (flip)" in res.stdout and "macro avg" in res.stdout
     assert 0 <= out["tta"]["accuracy"] <= 1
 
 
-def test_predict_top5_and_image_size_checks(workdir, trained):
+def test_predict_top5_and_image_size_checks(workdir, trained, cli):
     run, _ = trained
     x, y = synthetic_images(3, seed=9)
     for i in range(3):
         Image.fromarray(x[i]).save(workdir / f"img{i}.png")
     Image.fromarray(np.zeros((40, 30), np.uint8)).save(workdir / "big.png")
-    proc = ember_cli(["predict", str(run), "img0.png", "img1.png", "--json"], workdir)
-    res = json.loads(proc.stdout)
+    res = json.loads(cli(["predict", str(run), "img0.png", "img1.png", "--json"]).stdout)
     assert [len(r["top"]) for r in res] == [5, 5]
     for r in res:
         p = [t["probability"] for t in r["top"]]
         assert p == sorted(p, reverse=True) and 0 < sum(p) <= 1 + 1e-6
-    proc = ember_cli(["predict", str(run), "img2.png"], workdir)
-    assert "1. " in proc.stdout and "%" in proc.stdout
-    proc = ember_cli(["predict", str(run), "big.png"], workdir, check=False)
-    assert proc.returncode == 2
-    assert "big.png is 30x40 pixels, but this model takes 28x28 images; pass --resize" in proc.stderr
-    proc = ember_cli(["predict", str(run), "big.png", "--resize"], workdir)
-    assert "warning: resizing big.png from 30x40 to 28x28" in proc.stderr and "1. " in proc.stdout
+    res = cli(["predict", str(run), "img2.png"])
+    assert "1. " in res.stdout and "%" in res.stdout
+    res = cli(["predict", str(run), "big.png"], check=False)
+    assert res.returncode == 2
+    assert "big.png is 30x40 pixels, but this model takes 28x28 images; pass --resize" in res.stderr
+    res = cli(["predict", str(run), "big.png", "--resize"])
+    assert "warning: resizing big.png from 30x40 to 28x28" in res.stderr and "1. " in res.stdout
+    res = cli(["predict", str(run), "missing.png"], check=False)
+    assert res.returncode == 2 and "image missing.png does not exist" in res.stderr
 
 
-def test_ensemble_of_snapshots_and_finetune(workdir, trained):
+def test_ensemble_of_snapshots_and_finetune(workdir, trained, cli):
     run, _ = trained
-    proc = ember_cli(["ensemble", str(run), "--snapshots", "--data-root", "data", "--json", "ens.json"], workdir)
+    res = cli(["ensemble", str(run), "--snapshots", "--data-root", "data", "--json", "ens.json"])
     rep = json.loads((workdir / "ens.json").read_text())
     assert len(rep["members"]) == 4  # step-28, step-30, best and the final model
-    assert "gain over the best member" in proc.stdout
-    proc = ember_cli(["finetune", "--from", str(run), "--data-root", "data", "--freeze", "backbone", "--epochs",
-                      "1", "--name", "ft", "--model-args", "hidden=[8]"], workdir, check=False)
-    assert proc.returncode == 2 and "unknown option(s): --model-args" in proc.stderr
-    proc = ember_cli(["finetune", "--from", str(run), "--data-root", "data", "--freeze", "backbone", "--epochs",
-                      "1", "--name", "ft", "--lr", "1e-2"], workdir)
-    assert "re-initialised (new head)" in proc.stdout and "froze backbone" in proc.stdout
+    assert "gain over the best member" in res.stdout
+    res = cli(["finetune", "--from", str(run), "--data-root", "data", "--freeze", "backbone", "--epochs", "1",
+               "--name", "ft", "--model-args", "hidden=[8]"], check=False)
+    assert res.returncode == 2 and "unknown option(s): --model-args" in res.stderr
+    res = cli(["finetune", "--from", str(run), "--data-root", "data", "--freeze", "backbone", "--epochs", "1",
+               "--name", "ft", "--lr", "1e-2"])
+    assert "re-initialised (new head)" in res.stdout and "froze backbone" in res.stdout
     ft = workdir / "runs" / "ft"
     base_w, ft_w = weights(run / "model.ckpt"), weights(ft / "model.ckpt")
     # the frozen backbone kept the pretrained weights; the new head trained
     np.testing.assert_array_equal(ft_w["1.weight"], base_w["1.weight"])
     assert not np.array_equal(ft_w["5.weight"], base_w["5.weight"])
-    assert yaml.safe_load((ft / "config.yaml").read_text())["finetune"]["from"] == str(run)
+    doc = yaml.safe_load((ft / "config.yaml").read_text())
+    assert doc["finetune"]["from"] == str(run) and doc["finetune"]["freeze"] == "backbone"
     with np.load(run / "preprocessing.npz") as a, np.load(ft / "preprocessing.npz") as b:
         np.testing.assert_array_equal(a["mean"], b["mean"])  # the backbone's input statistics are kept
 
