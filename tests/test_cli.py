@@ -197,6 +197,20 @@ def test_ensemble_of_snapshots_and_finetune(workdir, trained, cli):
         np.testing.assert_array_equal(a["mean"], b["mean"])  # the backbone's input statistics are kept
 
 
+def test_divergence_exits_3_naming_the_step_and_the_last_good_checkpoint(workdir):
+    proc = ember_cli(["train", "--model", "mlp", "--data-root", "data", "--optimizer", "sgd", "--lr", "1e6",
+                      "--epochs", "1", "--batch-size", "32", "--checkpoint-every", "1steps", "--keep-last", "1",
+                      "--name", "diverge", "--quiet"], workdir, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert "training diverged" in proc.stderr and "the step was not applied" in proc.stderr
+    info = json.loads((workdir / "runs" / "diverge" / "diverged.json").read_text())
+    last = Path(info["last_good_checkpoint"])
+    assert last.name == f"step-{info['step']:08d}.ckpt" and (workdir / last).exists()
+    assert f"at step {info['step'] + 1} " in proc.stderr and str(last) in proc.stderr
+    assert not (workdir / "runs" / "diverge" / "model.ckpt").exists()
+    assert all(np.isfinite(v).all() for v in weights(workdir / last).values())
+
+
 # --------------------------------------------------------------------------- errors: exit status 2
 
 
