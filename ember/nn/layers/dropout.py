@@ -6,7 +6,6 @@ equals the input, and every one is the identity in evaluation mode (``model.eval
 from __future__ import annotations
 
 from ember.nn.functional.dropout import drop_connect_weight, dropout, dropout1d, dropout2d, stochastic_depth
-from ember.nn.functional.linear import linear
 from ember.nn.layers._util import probability
 from ember.nn.module import Module
 from ember.tensor import Tensor
@@ -99,17 +98,8 @@ class DropConnect(Module):
         m = self.module
         if not self.training or self.p == 0.0:
             return m(*args, **kwargs)
-        from ember.nn.layers.linear import Linear
-        from ember.nn.layers.conv import Conv2d
-
         w = drop_connect_weight(m._parameters[self.weight_name], self.p, True)
-        if type(m) is Linear and self.weight_name == "weight":
-            return linear(args[0], w, m.bias)
-        if type(m) is Conv2d and self.weight_name == "weight":
-            from ember.nn.functional.conv import conv2d
-
-            return conv2d(args[0], w, m.bias, m.stride, m.padding, m.dilation, m.groups)
-        # any other layer: run it with the dropped weight in place of its own for this one call
+        # run the layer (hooks included) with the dropped weight in place of its own for this one call
         params = m._parameters
         orig = params[self.weight_name]
         params[self.weight_name] = w
