@@ -149,7 +149,10 @@ class EarlyStopping(Callback):
     def on_fit_end(self, trainer) -> None:
         if self.restore_best and self.best_weights is not None and not trainer.diverged:
             trainer.model.load_state_dict(self.best_weights)
-            trainer.log(f"restored the weights of epoch {self.best_epoch} ({self.monitor} {self.best:.4f})")
+            last = trainer.history.epochs[-1]["epoch"] if trainer.history.epochs else None
+            if self.best_epoch != last:
+                trainer.log(f"restored the weights of epoch {self.best_epoch} ({self.monitor} {self.best:.4f}), "
+                            f"the best; the last epoch was {last}")
 
     def state_dict(self) -> dict:
         s = {"best": self._m.best, "wait": self.wait, "best_epoch": -1 if self.best_epoch is None else self.best_epoch}
