@@ -163,7 +163,8 @@ class TrainConfig:
             bad("augment", f"must be a spec such as 'flip,crop', got {self.augment!r}")
         if not isinstance(self.monitor, str) or not self.monitor:
             bad("monitor", f"must name an epoch metric such as val_loss or val_accuracy, got {self.monitor!r}")
-        if self.monitor.startswith("val_") and self.val_split == 0 and (self.early_stopping or self.scheduler == "plateau"):
+        needs_monitor = self.early_stopping or self.scheduler == "plateau"
+        if self.monitor.startswith("val_") and self.val_split == 0 and needs_monitor:
             bad("monitor", f"is {self.monitor!r} but val-split is 0, so there is no validation set; "
                            "use --val-split 0.1 or --monitor loss")
         self.checkpoint_every = str(self.checkpoint_every).strip()
