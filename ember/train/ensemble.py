@@ -11,6 +11,7 @@ probabilities — not logits — keeps each member's calibration and is what the
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,8 @@ class Ensemble:
     @classmethod
     def snapshots(cls, run, which: str = "periodic", include_final: bool = False) -> "Ensemble":
         """A snapshot ensemble from one run's checkpoints: its periodic ``step-*.ckpt`` files
-        (``which="periodic"``), plus ``best.ckpt`` with ``which="all"``."""
+        (``which="periodic"``), plus ``best.ckpt`` with ``which="all"`` and the final ``model.ckpt`` with
+        ``include_final``; files holding the same weights count once."""
         from ember.train.checkpoint import list_checkpoints
         from ember.train.rundir import RunDir
 
@@ -71,7 +73,14 @@ class Ensemble:
         if not paths:
             raise FileNotFoundError(f"{rd.path} has no checkpoints to build a snapshot ensemble from "
                                     "(train with --checkpoint-every)")
-        return cls([member_from_run(rd.path, p) for p in paths])
+        members, seen = [], set()
+        for p in paths:  # best.ckpt and model.ckpt often hold the last snapshot's weights: count them once
+            m = member_from_run(rd.path, p)
+            digest = _weights_digest(m.model)
+            if digest not in seen:
+                seen.add(digest)
+                members.append(m)
+        return cls(members)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -102,6 +111,14 @@ class Ensemble:
         return {"ensemble_accuracy": ens, "members": members, "best_member_accuracy": best,
                 "mean_member_accuracy": float(np.mean([x["accuracy"] for x in members])),
                 "gain_over_best_member": ens - best}
+
+
+def _weights_digest(model) -> str:
+    h = hashlib.sha1()
+    for k, v in model.state_dict().items():
+        h.update(k.encode())
+        h.update(np.ascontiguousarray(v.data).tobytes())
+    return h.hexdigest()
 
 
 def member_from_run(run, checkpoint=None) -> Member:
