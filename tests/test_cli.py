@@ -278,11 +278,15 @@ def test_models_datasets_info_and_help(capsys):
     assert code == 0 and "fashion-mnist" in out.out and "cifar10" in out.out
     code, out = run_main(["info"], capsys)
     assert code == 0 and "numpy BLAS" in out.out and "threads" in out.out
-    for sub in ("train", "eval", "predict", "finetune", "ensemble", "models", "datasets", "info"):
+    for sub in ("train", "eval", "predict", "finetune", "ensemble", "models", "datasets", "info", "lab"):
         code, out = run_main([sub, "--help"], capsys)
         assert code == 0 and "example" in out.out, sub
     code, out = run_main(["--help"], capsys)
     assert code == 0 and "ember train" in out.out
+    code, out = run_main(["lab", "list"], capsys)
+    assert code == 0 and "xor" in out.out and "NOTES" in out.out
+    code, out = run_main(["lab", "run", "xr"], capsys)
+    assert code == 2 and "unknown experiment 'xr' (did you mean 'xor'?)" in out.err
 
 
 @pytest.mark.slow
