@@ -3,8 +3,12 @@
 NumPy runs a large array copy on one core (only BLAS calls are threaded), and
 im2col is one large copy. NumPy releases the GIL while it copies, so splitting
 a copy into slabs along its first axis and handing them to a small thread pool
-runs them in parallel. ``EMBER_NUM_THREADS`` sets the pool size (default: the
-number of CPUs, at most 8); 1 disables it.
+runs them in parallel. ``EMBER_NUM_THREADS`` sets the pool size. The default is
+1 (no pool): measured on the 2-core development machine, im2col copies are
+memory-bound and a second copy thread did not speed up ResNet-20 (624 vs 717 ms
+per step), while on a busy machine extra threads competing with OpenBLAS's made
+steps several times slower. Try ``EMBER_NUM_THREADS=2`` on machines with more
+memory bandwidth per core.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ def num_threads() -> int:
             return max(1, int(env))
         except ValueError:
             raise ValueError(f"EMBER_NUM_THREADS must be an integer, got {env!r}") from None
-    return max(1, min(8, os.cpu_count() or 1))
+    return 1
 
 
 def _get_pool() -> ThreadPoolExecutor | None:
