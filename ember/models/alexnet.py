@@ -17,8 +17,12 @@ from ember.models.summary import SummaryMixin
 
 
 class AlexNet(SummaryMixin, nn.Module):
-    """Initialisation as in the paper: weights N(0, 0.01²); biases 1 in the 2nd, 4th and 5th
-    convolutions and the hidden fully connected layers (so ReLUs start in their active part), 0 elsewhere.
+    """Initialisation: ``init="torchvision"`` (default) keeps the layers' own PyTorch-style default,
+    as torchvision's reference does; ``init="paper"`` is the paper's: weights N(0, 0.01²), biases 1 in the
+    2nd, 4th and 5th convolutions and the hidden fully connected layers (so ReLUs start in their active
+    part), 0 elsewhere. The paper's scheme assumes raw 0-255 pixels minus the mean: on z-scored inputs
+    (NOTES §6) the input signal at the first layers is ~100 times smaller than the constant biases, the
+    output barely depends on the image at first, and training starts very slowly.
 
     Small inputs (``input_size <= 64``): the 11×11 stride-4 stem becomes a 3×3 stride-1 convolution and
     the features are pooled to 2×2 instead of 6×6 before the classifier. The ImageNet form needs at
@@ -26,8 +30,11 @@ class AlexNet(SummaryMixin, nn.Module):
     """
 
     def __init__(self, num_classes: int = 1000, in_channels: int = 3, input_size: int = 224, lrn: bool = False,
-                 dropout: float = 0.5):
+                 dropout: float = 0.5, init: str = "torchvision"):
         super().__init__()
+        if init not in ("torchvision", "paper"):
+            raise ValueError(f"init must be 'torchvision' (the layers' defaults) or 'paper' (N(0, 0.01²), biases 1), "
+                             f"got {init!r}")
         num_classes, in_channels, input_size = check_common(num_classes, in_channels, input_size, min_size=28)
         dropout = check_probability("dropout", dropout)
         small = is_small(input_size)
@@ -54,9 +61,10 @@ class AlexNet(SummaryMixin, nn.Module):
             nn.Linear(4096, num_classes),
         )
         self.default_input_shape = (in_channels, input_size, input_size)
-        self._init_weights()
+        if init == "paper":
+            self._paper_init()
 
-    def _init_weights(self) -> None:
+    def _paper_init(self) -> None:
         convs = [m for m in self.features if isinstance(m, nn.Conv2d)]
         linears = [m for m in self.classifier if isinstance(m, nn.Linear)]
         for m in convs + linears:
@@ -71,6 +79,6 @@ class AlexNet(SummaryMixin, nn.Module):
 
 @register_model
 def alexnet(num_classes: int = 1000, in_channels: int = 3, input_size: int = 224, lrn: bool = False,
-            dropout: float = 0.5) -> AlexNet:
+            dropout: float = 0.5, init: str = "torchvision") -> AlexNet:
     """AlexNet (one tower; lrn=True adds local response normalisation): 61,100,840 parameters."""
-    return AlexNet(num_classes, in_channels, input_size, lrn=lrn, dropout=dropout)
+    return AlexNet(num_classes, in_channels, input_size, lrn=lrn, dropout=dropout, init=init)

@@ -235,7 +235,7 @@ class CondenseNet(SummaryMixin, nn.Module):
             return self
         layers = [m for m in self.modules() if isinstance(m, CondenseLayer)]
         for layer in layers:
-            layer.add_module("conv1", CondensedConv(layer.conv1))
+            layer.add_module("conv1", CondensedConv(layer.conv1).train(layer.training))
         self.condensed = True
         return self
 

@@ -103,8 +103,7 @@ def summary(model, input_shape=None, batch_size: int = 2, print_fn=print) -> Mod
 
         def post(mod, inputs, output, _name=name):
             slot = mod.__dict__["_summary_slots"].pop()
-            own = [p for p in mod.parameters(recurse=not any(True for _ in mod.children()))]
-            fresh = [p for p in own if id(p) not in counted]
+            fresh = [p for p in mod.parameters(recurse=False) if id(p) not in counted]
             counted.update(id(p) for p in fresh)
             shape = tuple(output.shape) if hasattr(output, "shape") else ()
             rows[slot] = LayerRow(_name, type(mod).__name__, (None, *shape[1:]),

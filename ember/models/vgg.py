@@ -29,8 +29,9 @@ class VGG(SummaryMixin, nn.Module):
     linear layers, zero biases, BN γ=1 β=0.
 
     Small inputs (``input_size <= 64``): the pools use ceil mode so 28×28 still reaches 1×1 after five
-    halvings, and the classifier is 512 → 512 → 512 → classes on the globally pooled features. The
-    ImageNet form needs inputs of at least 32×32.
+    halvings, and the classifier is the usual CIFAR adaptation, dropout → one linear layer on the
+    globally pooled 512 features (the three 4096-wide layers would hold most of the parameters and see a
+    single pixel). The ImageNet form needs inputs of at least 32×32.
     """
 
     def __init__(self, config: str = "D", num_classes: int = 1000, in_channels: int = 3, input_size: int = 224,
@@ -51,13 +52,16 @@ class VGG(SummaryMixin, nn.Module):
                 c = width
             layers.append(nn.MaxPool2d(2, stride=2, ceil_mode=small))
         self.features = nn.Sequential(*layers)
-        pooled, hidden = (1, 512) if small else (7, 4096)
-        self.avgpool = nn.AdaptiveAvgPool2d(pooled)
-        self.classifier = nn.Sequential(
-            nn.Linear(512 * pooled * pooled, hidden), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(hidden, num_classes),
-        )
+        if small:  # the CIFAR adaptation: globally pooled 512 features → one linear layer
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(512, num_classes))
+        else:
+            self.avgpool = nn.AdaptiveAvgPool2d(7)
+            self.classifier = nn.Sequential(
+                nn.Linear(512 * 7 * 7, 4096), nn.ReLU(), nn.Dropout(dropout),
+                nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(dropout),
+                nn.Linear(4096, num_classes),
+            )
         self.default_input_shape = (in_channels, input_size, input_size)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
