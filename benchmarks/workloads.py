@@ -167,72 +167,19 @@ def _same_weights(params, rng):
     return out
 
 
-def build(system: str, name: str, zoo: bool = False):
-    """Return (step_fn, n_params) for ``system`` in {'ember', 'torch'}."""
-    w = WORKLOADS[name]
-    rng = np.random.default_rng(0)
-    x_np = rng.standard_normal((w.batch,) + w.input_shape).astype(np.float32)
-    y_np = rng.integers(0, 10, w.batch)
-    if system == "torch":
-        import torch
-        import torch.nn as nn
-        import torch.nn.functional as F
-
-        torch.manual_seed(0)
-        model = _resnet20(nn, F) if w.spec is None else _build_seq(nn, w.spec())
-        params = list(model.parameters())
-        with torch.no_grad():
-            for p, v in zip(params, _same_weights([tuple(p.shape) for p in params], rng)):
-                p.copy_(torch.from_numpy(v))
-        x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
-        opt = torch.optim.SGD(params, lr=0.01, momentum=0.9)
-        loss_fn = nn.CrossEntropyLoss()
-        if not w.train:
-            model.eval()
-
-            def infer():
-                with torch.no_grad():
-                    return model(x)
-
-            return infer, sum(p.numel() for p in params)
-
-        def step():
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        return step, sum(p.numel() for p in params)
-
-    import ember
-    import ember.nn as nn
-    import ember.nn.functional as F
-
-    ember.manual_seed(0)
-    if w.spec is None:
-        if zoo:
-            from ember import models
-
-            model = models.get("resnet20", num_classes=10, in_channels=3)
-        else:
-            model = _resnet20(nn, F)
-    else:
-        model = _build_seq(nn, w.spec())
+def _step_fn(lib, model, x, y, train: bool):
+    """The timed closure, written once for both frameworks (``lib`` is ember or torch)."""
     params = list(model.parameters())
-    for p, v in zip(params, _same_weights([tuple(p.shape) for p in params], rng)):
-        p.data[...] = v
-    x, y = ember.from_numpy(x_np), ember.from_numpy(y_np)
-    opt = ember.optim.SGD(params, lr=0.01, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
-    if not w.train:
+    opt = lib.optim.SGD(params, lr=0.01, momentum=0.9)
+    loss_fn = lib.nn.CrossEntropyLoss()
+    if not train:
         model.eval()
 
         def infer():
-            with ember.no_grad():
+            with lib.no_grad():
                 return model(x)
 
-        return infer, sum(p.data.size for p in params)
+        return infer
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -241,7 +188,35 @@ def build(system: str, name: str, zoo: bool = False):
         opt.step()
         return loss
 
-    return step, sum(p.data.size for p in params)
+    return step
+
+
+def build(system: str, name: str, zoo: bool = False):
+    """Return (step_fn, n_params) for ``system`` in {'ember', 'torch'}: same weights, same batch."""
+    w = WORKLOADS[name]
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal((w.batch,) + w.input_shape).astype(np.float32)
+    y_np = rng.integers(0, 10, w.batch)
+    if system == "torch":
+        import torch as lib
+    else:
+        import ember as lib
+    nn, F = lib.nn, lib.nn.functional
+    lib.manual_seed(0)
+    if w.spec is not None:
+        model = _build_seq(nn, w.spec())
+    elif zoo and system == "ember":
+        from ember import models
+
+        model = models.get("resnet20", num_classes=10, in_channels=3)
+    else:
+        model = _resnet20(nn, F)
+    params = list(model.parameters())
+    with lib.no_grad():
+        for p, v in zip(params, _same_weights([tuple(p.shape) for p in params], rng)):
+            p.copy_(lib.from_numpy(v))
+    x, y = lib.from_numpy(x_np), lib.from_numpy(y_np)
+    return _step_fn(lib, model, x, y, w.train), sum(int(np.prod(p.shape)) for p in params)
 
 
 def engine_overhead_us(n_ops: int = 1000, repeats: int = 5) -> float:
