@@ -52,9 +52,16 @@ class ModelSummary:
                 f"Total params: {self.total_params:,}",
                 f"Trainable params: {self.trainable_params:,}",
                 f"Non-trainable params: {self.total_params - self.trainable_params:,}",
-                f"Multiply-accumulates per example: {self.total_macs:,} ({self.total_macs / 1e9:.3f} G)",
+                f"Multiply-accumulates per example: {self.total_macs:,} ({_human(self.total_macs)})",
                 rule]
         return "\n".join(out)
+
+
+def _human(n: int) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return str(n)
 
 
 def _shape_str(shape) -> str:

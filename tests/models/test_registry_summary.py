@@ -105,3 +105,12 @@ def test_summary_needs_an_input_shape_when_the_model_has_no_default():
     with pytest.raises(ValueError, match="input_shape"):
         zoo.summary(nn.Sequential(nn.Linear(2, 2)), print_fn=None)
     assert zoo.summary(nn.Sequential(nn.Linear(4, 2)), (4,), print_fn=None).total_macs == 8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,gmacs", [("alexnet", 0.71), ("resnet18", 1.81), ("resnet50", 4.09), ("googlenet", 1.50),
+                                        ("mobilenet_v2", 0.30), ("efficientnet_b0", 0.39)])
+def test_imagenet_multiply_accumulates_match_the_published_figures(name, gmacs):
+    # the per-image GMACs torchvision's reference tables list (rounded to 0.01), at 3×224×224
+    s = zoo.summary(zoo.get(name), print_fn=None, batch_size=1)
+    assert s.total_macs / 1e9 == pytest.approx(gmacs, abs=0.006)
