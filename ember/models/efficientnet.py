@@ -145,8 +145,10 @@ class EfficientNet(SummaryMixin, nn.Module):
 @register_model
 def efficientnet(phi: float = 0.0, num_classes: int = 1000, in_channels: int = 3, input_size: int | None = None,
                  dropout: float | None = None, drop_path_rate: float = 0.2) -> EfficientNet:
-    """EfficientNet scaled by the compound coefficient φ (B0 at φ = 0); input_size defaults to the
-    scaled resolution, dropout to the reference's 0.2 below φ = 1 and 0.3 from there."""
+    """EfficientNet scaled by the compound coefficient φ (φ = 0 is B0: 5,288,548 parameters).
+
+    ``input_size`` defaults to the scaled resolution, ``dropout`` to the reference's 0.2 below φ = 1 and
+    0.3 from there."""
     width, depth, resolution = compound_scaling(phi)
     if dropout is None:
         dropout = 0.2 if phi < 1 else 0.3

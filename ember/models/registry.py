@@ -26,9 +26,9 @@ def list_models() -> list[str]:
 
 
 def describe(name: str) -> str:
-    """The first line of the builder's docstring: one sentence about the model."""
-    doc = _builder(name).__doc__ or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    """The first paragraph of the builder's docstring, on one line: one sentence about the model."""
+    doc = (_builder(name).__doc__ or "").strip()
+    return " ".join(line.strip() for line in doc.split("\n\n")[0].splitlines())
 
 
 def _builder(name: str) -> Callable:

@@ -39,7 +39,8 @@ def test_get_rejects_unknown_keyword_arguments():
 
 def test_every_builder_has_a_one_line_description():
     for name in zoo.list_models():
-        assert len(zoo.describe(name)) > 10, name
+        text = zoo.describe(name)
+        assert len(text) > 10 and "\n" not in text and text.endswith("."), name
 
 
 def test_register_model_refuses_a_second_builder_under_the_same_name():
