@@ -66,8 +66,11 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() is called")
         params, buffers, modules = self._parameters, self._buffers, self._modules
+        # a name lives in one registry; re-assigning within the same kind keeps its position (and state_dict order)
+        keep = params if isinstance(value, Parameter) else modules if isinstance(value, Module) else (
+            buffers if name in buffers and (value is None or isinstance(value, Tensor)) else None)
         for d in (params, buffers, modules):
-            if name in d and not (d is buffers and (value is None or isinstance(value, Tensor))):
+            if name in d and d is not keep:
                 del d[name]
         if isinstance(value, Parameter):
             params[name] = value
