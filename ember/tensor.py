@@ -172,7 +172,9 @@ class Function:
                 arrays.append(x)
                 parents.append(None)
                 needs.append(False)
-        ctx.needs_input_grad = tuple(needs)
+        record = record and _state.grad_enabled
+        # when nothing is recorded no gradient will be asked for: forward may skip saving for backward
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         data = ctx.forward(*arrays, **kwargs)
         out = _new_tensor(Tensor)  # Tensor._wrap, inlined
         out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
@@ -181,7 +183,7 @@ class Function:
         out._ctx = None
         out._hooks = None
         out._retain = False
-        if record and _state.grad_enabled:
+        if record:
             ctx.parents = parents
             out.requires_grad = True
             out._ctx = ctx

@@ -43,7 +43,8 @@ class ReLU(Function):
     """max(0, x);  derivative 1 for x > 0, else 0 (a unit stuck below 0 is dead)."""
 
     def forward(self, x):
-        self.mask = x > 0
+        if self.needs_input_grad[0]:
+            self.mask = x > 0
         return np.maximum(x, 0)  # not x·mask: −inf·0 would be nan
 
     def backward(self, g):
