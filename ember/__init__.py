@@ -19,6 +19,10 @@ from ember.ops.api import (  # noqa: F401
 
 bool = bool_  # noqa: A001 - ember.bool like torch.bool
 
+from ember.backend import memory as _memory  # noqa: E402
+
+_memory.apply()  # reuse freed memory across steps (see ember/backend/memory.py); EMBER_MALLOC_TUNING=0 disables
+
 __version__ = "0.1.0"
 
 

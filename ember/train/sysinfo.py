@@ -180,6 +180,9 @@ def report() -> str:
         lines.append(f"  build: {blas['build_config']}")
     if blas.get("library"):
         lines.append(f"  library: {blas['library']}")
+    from ember.backend import memory
+
+    lines.append(f"malloc tuning (reuse freed memory between steps): {memory.status}")
     env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                       "MKL_NUM_THREADS", "EMBER_DATA") if k in os.environ}
     lines.append("environment: " + (", ".join(f"{k}={val}" for k, val in env.items()) or
