@@ -155,9 +155,28 @@ def dense_backward(g, cache, need_x: bool, need_w: bool, need_b: bool):
         elif sh == sw == 1 and ph <= dh * (kh - 1) and pw <= dw * (kw - 1) and cout <= 2 * c:
             # gather reads C_out·k·k values per input pixel: worth it when C_out is not much above C
             gx = _input_grad_gather(g, w2.reshape(cout, c, kh, kw), x_shape, ph, pw, dh, dw)
+        elif sh == sw == 1:
+            gx = _input_grad_scatter_rows(w2.T @ (g2 if wp is not None else _grad_rows(g, wd + 2 * pw)),
+                                          x_shape, kh, kw, ph, pw, dh, dw, ho)
         else:
             gx = _input_grad_scatter(w2.T @ g2, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wp)
     return gx, gw, gb
+
+
+def _input_grad_scatter_rows(dcols, x_shape, kh, kw, ph, pw, dh, dw, ho):
+    """Stride-1 col2im over flattened padded rows: each tap adds ONE contiguous run of Ho·Wp values per image
+    (``dcols`` has zeros in the dropped columns x ≥ Wo, so the wrapped-around positions receive nothing)."""
+    n, c, h, wd = x_shape
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    plane, run = hp * wp, ho * wp
+    dcols = dcols.reshape(c, kh, kw, n, run)
+    dxp = np.zeros((c, n, plane + dw * (kw - 1)), dtype=dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            off = i * dh * wp + j * dw
+            dxp[:, :, off:off + run] += dcols[:, i, j]
+    dxp = dxp[:, :, :plane].reshape(c, n, hp, wp)
+    return dxp[:, :, ph:ph + h, pw:pw + wd].transpose(1, 0, 2, 3)
 
 
 def _input_grad_gather(g, w, x_shape, ph, pw, dh, dw):

@@ -45,6 +45,8 @@ GEOMETRIES = [
     (2, 3, 8, 8, 4, 3, 1, 1, 1, 1),   # rows columns + gather input gradient
     (2, 2, 8, 8, 6, 3, 1, 1, 1, 1),   # rows columns + scatter (C_out > 2 C)
     (2, 3, 6, 5, 4, 3, 2, 1, 1, 1),   # strided im2col + scatter
+    (2, 2, 7, 6, 6, 5, 1, 0, 1, 1),   # plain im2col (narrow output) + stride-1 row scatter
+    (1, 2, 9, 9, 7, 3, 1, 1, 2, 1),   # dilated row columns + row scatter
     (2, 3, 9, 9, 2, 3, 1, 0, 1, 1),   # no padding: gather with positive re-padding
     (1, 2, 7, 12, 3, 3, 1, 2, 2, 1),  # dilation
     (2, 4, 5, 5, 3, 1, 1, 0, 1, 1),   # 1×1 matmul
