@@ -9,6 +9,7 @@ unchanged, so the same blocks are trained on small images on a CPU.
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import Callable
 
 SMALL_INPUT_MAX = 64
 
@@ -65,3 +66,30 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     if rounded < 0.9 * value:
         rounded += divisor
     return rounded
+
+
+def init_conv_bn_(model, linear: Callable | None = None, conv_types: tuple = ()) -> None:
+    """The initialisation most of the zoo shares: He normal (fan-out, ReLU gain) convolutions with zero biases,
+    batch norm γ = 1, β = 0, and ``linear(module)`` for each Linear layer (left as built when None).
+    ``conv_types`` adds layer classes to initialise like convolutions."""
+    from ember import nn
+
+    convs = (nn.Conv2d,) + tuple(conv_types)
+    for m in model.modules():
+        if isinstance(m, convs):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif linear is not None and isinstance(m, nn.Linear):
+            linear(m)
+
+
+def small_normal_linear_(m) -> None:
+    """N(0, 0.01²) weights, zero bias: the classifier initialisation of VGG and MobileNet."""
+    from ember import nn
+
+    nn.init.normal_(m.weight, 0.0, 0.01)
+    nn.init.zeros_(m.bias)

@@ -26,7 +26,7 @@ import numpy as np
 
 import ember
 from ember import nn
-from ember.models._common import check_common, check_int, check_probability, is_small
+from ember.models._common import check_common, check_int, check_probability, init_conv_bn_, is_small
 from ember.models.registry import register_model
 from ember.models.summary import SummaryMixin
 from ember.nn import functional as F
@@ -194,16 +194,7 @@ class CondenseNet(SummaryMixin, nn.Module):
         self.classifier = nn.Linear(c, num_classes)
         self.default_input_shape = (in_channels, input_size, input_size)
         self.condensed = False
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, LearnedGroupConv):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.zeros_(m.bias)
+        init_conv_bn_(self, linear=lambda m: nn.init.zeros_(m.bias), conv_types=(LearnedGroupConv,))
 
     def learned_group_convs(self) -> list[LearnedGroupConv]:
         return [m for m in self.modules() if isinstance(m, LearnedGroupConv)]

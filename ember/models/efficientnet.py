@@ -19,11 +19,18 @@ from __future__ import annotations
 import math
 
 from ember import nn
-from ember.models._common import (check_common, check_float, check_probability, is_small, linear_drop_rates,
+from ember.models._common import (check_common, init_conv_bn_, check_float, check_probability, is_small, linear_drop_rates,
                                   make_divisible)
 from ember.models.registry import register_model
 from ember.models.senet import SqueezeExcitation
 from ember.models.summary import SummaryMixin
+
+
+def _init_classifier(m: nn.Linear) -> None:
+    """U(±1/√out_features) weights and zero bias, as the reference EfficientNet's classifier."""
+    r = 1.0 / math.sqrt(m.out_features)
+    nn.init.uniform_(m.weight, -r, r)
+    nn.init.zeros_(m.bias)
 
 ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15  # depth, width and resolution bases of the compound rule
 BASE_RESOLUTION = 224
@@ -125,18 +132,7 @@ class EfficientNet(SummaryMixin, nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(head, num_classes))
         self.default_input_shape = (in_channels, input_size, input_size)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                r = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -r, r)
-                nn.init.zeros_(m.bias)
+        init_conv_bn_(self, linear=_init_classifier)
 
     def forward(self, x):
         return self.classifier(self.avgpool(self.features(x)).flatten(1))

@@ -18,7 +18,8 @@ the channels (M·N) — about 8-9 times cheaper for 3×3 kernels, with little lo
 from __future__ import annotations
 
 from ember import nn
-from ember.models._common import check_common, check_float, check_probability, is_small, make_divisible
+from ember.models._common import (check_common, check_float, check_probability, init_conv_bn_, is_small, make_divisible,
+                                  small_normal_linear_)
 from ember.models.registry import register_model
 from ember.models.summary import SummaryMixin
 
@@ -53,17 +54,7 @@ MOBILENET_V1_BLOCKS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)
 
 def _init_mobilenet(model: nn.Module) -> None:
     """He normal (fan-out) convolutions, BN γ=1 β=0, N(0, 0.01²) linear weights, zero biases."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0.0, 0.01)
-            nn.init.zeros_(m.bias)
+    init_conv_bn_(model, linear=small_normal_linear_)
 
 
 class MobileNetV1(SummaryMixin, nn.Module):

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import ember
 from ember import nn
-from ember.models._common import check_common, check_int, check_probability, is_small, linear_drop_rates
+from ember.models._common import (check_common, check_int, check_probability, init_conv_bn_, is_small,
+                                  linear_drop_rates)
 from ember.models.registry import register_model
 from ember.models.summary import SummaryMixin
 
@@ -99,12 +100,7 @@ def projection(in_channels: int, out_channels: int, stride: int) -> nn.Module:
 
 
 def _init_resnet(model: nn.Module, blocks, zero_init_residual: bool) -> None:
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
+    init_conv_bn_(model)  # the linear head keeps its default initialisation
     if zero_init_residual:
         for b in blocks:
             nn.init.zeros_(last_residual_bn(b).weight)

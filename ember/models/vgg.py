@@ -10,7 +10,7 @@ adds a BatchNorm2d after each convolution. Classifier: 512·7·7 → 4096 → 40
 from __future__ import annotations
 
 from ember import nn
-from ember.models._common import check_common, check_probability, is_small
+from ember.models._common import check_common, check_probability, init_conv_bn_, is_small, small_normal_linear_
 from ember.models.registry import register_model
 from ember.models.summary import SummaryMixin
 
@@ -63,16 +63,7 @@ class VGG(SummaryMixin, nn.Module):
                 nn.Linear(4096, num_classes),
             )
         self.default_input_shape = (in_channels, input_size, input_size)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0.0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_conv_bn_(self, linear=small_normal_linear_)
 
     def forward(self, x):
         return self.classifier(self.avgpool(self.features(x)).flatten(1))
