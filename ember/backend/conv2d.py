@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember.backend import threads
-from ember.backend.im2col import out_size
+from ember.backend.im2col import out_size, tap_slice
 
 
 def pad_cnhw(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
@@ -55,7 +55,7 @@ def im2col(xp: np.ndarray, kh, kw, sh, sw, dh, dw, ho, wo) -> np.ndarray:
     return cols.reshape(c * kh * kw, n * ho * wo)
 
 
-def _rows_ok(kw: int, wo: int, pw_total: int) -> bool:
+def _rows_ok(wo: int, pw_total: int) -> bool:
     """Use the flattened-rows kernel when the wasted columns are a small fraction of the work."""
     return wo >= 0.75 * (wo + pw_total)
 
@@ -125,7 +125,7 @@ def dense_forward(x, w, b, stride, padding, dilation):
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = out_size(h, kh, sh, ph, dh), out_size(wd, kw, sw, pw, dw)
     w2 = w.reshape(cout, -1)
-    if sh == sw == 1 and not (kh == kw == 1 and ph == pw == 0) and _rows_ok(kw, wo, 2 * pw):
+    if sh == sw == 1 and not (kh == kw == 1 and ph == pw == 0) and _rows_ok(wo, 2 * pw):
         out, cols, wp = _rows_forward(x, w2, b, kh, kw, ph, pw, dh, dw, ho, wo)
         return out, (cols, w2, x.shape, (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), wp)
     if kh == kw == 1 and ph == pw == 0 and sh == sw == 1:
@@ -159,7 +159,7 @@ def dense_backward(g, cache, need_x: bool, need_w: bool, need_b: bool):
             gx = _input_grad_scatter_rows(w2.T @ (g2 if wp is not None else _grad_rows(g, wd + 2 * pw)),
                                           x_shape, kh, kw, ph, pw, dh, dw, ho)
         else:
-            gx = _input_grad_scatter(w2.T @ g2, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wp)
+            gx = _input_grad_scatter(w2.T @ g2, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
     return gx, gw, gb
 
 
@@ -185,24 +185,21 @@ def _input_grad_gather(g, w, x_shape, ph, pw, dh, dw):
     cout, _, kh, kw = w.shape
     qh, qw = dh * (kh - 1) - ph, dw * (kw - 1) - pw
     wf = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
-    if _rows_ok(kw, wd, 2 * qw):
+    if _rows_ok(wd, 2 * qw):
         return _rows_forward(g, wf, None, kh, kw, qh, qw, dh, dw, h, wd)[0]
     gp = pad_cnhw(g, qh, qw) if (qh or qw) else g
     cols = im2col(gp, kh, kw, 1, 1, dh, dw, h, wd)  # (C_out·kh·kw, N·H·W)
     return (wf @ cols).reshape(c, n, h, wd).transpose(1, 0, 2, 3)
 
 
-def _input_grad_scatter(dcols, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, wp=None):
-    """col2im: add every column entry back to the pixel it was read from (one add per kernel tap)."""
+def _input_grad_scatter(dcols, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+    """Strided col2im: add every column entry back to the pixel it was read from (one add per kernel tap)."""
     n, c, h, wd = x_shape
-    if wp is None:
-        dcols = dcols.reshape(c, kh, kw, n, ho, wo)
-    else:  # columns over flattened padded rows: drop the wrapped-around outputs
-        dcols = dcols.reshape(c, kh, kw, n, ho, wp)[..., :wo]
+    dcols = dcols.reshape(c, kh, kw, n, ho, wo)
     dxp = np.zeros((c, n, h + 2 * ph, wd + 2 * pw), dtype=dcols.dtype)
     for i in range(kh):
         for j in range(kw):
-            dxp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw] += dcols[:, i, j]
+            dxp[tap_slice(i, j, sh, sw, dh, dw, ho, wo)] += dcols[:, i, j]
     return dxp[:, :, ph:ph + h, pw:pw + wd].transpose(1, 0, 2, 3)
 
 
@@ -246,6 +243,6 @@ def depthwise_backward(g, cache, need_x, need_w, need_b):
         for i in range(kh):
             for j in range(kw):
                 contrib = np.einsum("cmnhw,cm->cnhw", gc, wk[:, :, i, j]) if m > 1 else gc[:, 0] * wk[:, 0, i, j][:, None, None, None]
-                dxp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw] += contrib
+                dxp[tap_slice(i, j, sh, sw, dh, dw, ho, wo)] += contrib
         gx = dxp[:, :, ph:ph + h, pw:pw + wd].transpose(1, 0, 2, 3)
     return gx, gw, gb

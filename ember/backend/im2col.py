@@ -1,11 +1,6 @@
-"""Raw array kernels for convolution: window views, im2col and col2im (NCHW).
-
-A convolution becomes one matrix multiply once every receptive field is laid
-out as a column: ``cols[n, (c, i, j), (h, w)] = x_pad[n, c, h·s + i·d, w·s + j·d]``.
-The column matrix is filled with a single copy from a strided *view* of the
-padded input (no Python loop over pixels), and col2im adds the columns back
-with one vectorised add per kernel tap.
-"""
+"""Sliding-window geometry shared by convolution and pooling (NCHW): output sizes, padding, and
+strided *views* of every window (no copy, no Python loop over pixels). The convolution kernels
+themselves (im2col, GEMM, col2im) are in ember/backend/conv2d.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -45,15 +40,6 @@ def windows(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int
     return as_strided(xp, (n, c, ho, wo, kh, kw), (s0, s1, s2 * sh, s3 * sw, s2 * dh, s3 * dw), writeable=False)
 
 
-def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, ho: int, wo: int) -> np.ndarray:
-    """Columns of shape (N, C·kh·kw, Ho·Wo), filled by one copy from the window view."""
-    n, c = xp.shape[:2]
-    view = windows(xp, kh, kw, sh, sw, dh, dw, ho, wo)
-    cols = np.empty((n, c, kh, kw, ho, wo), dtype=xp.dtype)
-    np.copyto(cols, view.transpose(0, 1, 4, 5, 2, 3))
-    return cols.reshape(n, c * kh * kw, ho * wo)
-
-
 def tap_slice(i: int, j: int, sh: int, sw: int, dh: int, dw: int, ho: int, wo: int) -> tuple:
     """Where kernel tap (i, j) reads in the padded input, for all output positions."""
     return (
@@ -62,18 +48,6 @@ def tap_slice(i: int, j: int, sh: int, sw: int, dh: int, dw: int, ho: int, wo: i
         slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
         slice(j * dw, j * dw + sw * (wo - 1) + 1, sw),
     )
-
-
-def col2im(cols: np.ndarray, padded_shape: tuple, c: int, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int,
-           ho: int, wo: int) -> np.ndarray:
-    """Adjoint of im2col: add each column entry back to the pixel it was read from (one add per tap)."""
-    n = cols.shape[0]
-    cols = cols.reshape(n, c, kh, kw, ho, wo)
-    dxp = np.zeros(padded_shape, dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            dxp[tap_slice(i, j, sh, sw, dh, dw, ho, wo)] += cols[:, :, i, j]
-    return dxp
 
 
 def unpad2d(xp: np.ndarray, ph: int, pw: int, h: int, w: int) -> np.ndarray:
