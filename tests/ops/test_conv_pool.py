@@ -121,6 +121,26 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum(torch):
     np.testing.assert_array_equal(x.grad.data[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
 
 
+@pytest.mark.parametrize("layout", ["nchw", "cnhw"])
+def test_max_pool_2x2_fast_path_matches_pytorch_with_ties_in_either_memory_layout(layout, torch):
+    """The 2×2/stride-2 kernel works on de-interleaved taps in the input's memory order; a conv's output
+    arrives as a channel-major (CNHW) view, so both orders are checked, with many ties (first max wins)."""
+    rng = np.random.default_rng(3)
+    a = rng.integers(-2, 3, size=(3, 5, 6, 8)).astype(np.float32)
+    if layout == "cnhw":
+        a = np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    x, t = ember.from_numpy(a).requires_grad_(), _leaf(np.ascontiguousarray(a), torch)
+    assert x.data.flags.c_contiguous == (layout == "nchw")
+    out, ref = F.max_pool2d(x, 2), torch.nn.functional.max_pool2d(t, 2)
+    assert_close(out, ref, what=f"max_pool2d 2x2 {layout}")
+    v = rng.standard_normal(tuple(ref.shape)).astype(np.float32)
+    (out * ember.tensor(v)).sum().backward()
+    (ref * torch.tensor(v)).sum().backward()
+    assert_close(x.grad, t.grad, what=f"max_pool2d 2x2 {layout} gradient")
+    with ember.no_grad():
+        assert_close(F.max_pool2d(ember.from_numpy(a), 2), ref, what=f"max_pool2d 2x2 {layout} inference")
+
+
 def test_avg_pool_count_include_pad_changes_the_border_divisor():
     x = ember.ones(1, 1, 2, 2)
     incl = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=True)
