@@ -102,7 +102,7 @@ def _rows_forward(x, w2, b, kh, kw, ph, pw, dh, dw, ho, wo):
 
 
 def _grad_rows(g: np.ndarray, wp: int) -> np.ndarray:
-    """(N, C, Ho, Wo) gradient → (C, N·Ho·Wp) with zeros in the dropped columns."""
+    """(N, C, Ho, Wo) array → (C, N·Ho·Wp) with zeros in the dropped columns x ≥ Wo."""
     n, c, ho, wo = g.shape
     g2 = np.zeros((c, n, ho, wp), dtype=g.dtype)
     threads.copyto(g2[:, :, :, :wo], g.transpose(1, 0, 2, 3))
@@ -118,16 +118,42 @@ def _as_cn(a: np.ndarray) -> np.ndarray:
     return t.reshape(c, n * h * w)
 
 
-def dense_forward(x, w, b, stride, padding, dilation):
-    """Dense conv: returns (out NCHW view of a CNHW buffer, cache for backward)."""
+def _gather_ok(c, cout, kh, kw, sh, sw, ph, pw, dh, dw) -> bool:
+    """Stride-1 input gradient as a gather (a conv of the padded gradient): valid when the padding is at most
+    d·(k−1), and worth it when C_out is not much above C (it reads C_out·k·k values per input pixel)."""
+    return (sh == sw == 1 and not (kh == kw == 1 and ph == pw == 0) and ph <= dh * (kh - 1)
+            and pw <= dw * (kw - 1) and cout <= 2 * c)
+
+
+def dense_forward(x, w, b, stride, padding, dilation, need_x: bool = False):
+    """Dense conv: returns (out NCHW view of a CNHW buffer, cache for backward).
+
+    When the input gradient will be a gather (``need_x`` and a stride-1 geometry), the backward builds the
+    columns of the padded *gradient* anyway, and those give the weight gradient against the plain input too
+    (see ``_gather_backward``): the cache then keeps ``x`` — alive anyway as the parent tensor — instead of
+    the columns, 1/(k·k) of the memory (ResNet-20's saved activations fall from ~490 to ~110 MB).
+    """
     n, c, h, wd = x.shape
     cout, _, kh, kw = w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = out_size(h, kh, sh, ph, dh), out_size(wd, kw, sw, pw, dw)
     w2 = w.reshape(cout, -1)
+    geo = (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
+    if need_x and _gather_ok(c, cout, kh, kw, sh, sw, ph, pw, dh, dw):
+        if _rows_ok(wo, 2 * pw):
+            out = _rows_forward(x, w2, b, kh, kw, ph, pw, dh, dw, ho, wo)[0]
+        else:
+            out = _cols_forward(x, w2, b, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)[0]
+        return out, (None, w2, x, geo, None)
     if sh == sw == 1 and not (kh == kw == 1 and ph == pw == 0) and _rows_ok(wo, 2 * pw):
         out, cols, wp = _rows_forward(x, w2, b, kh, kw, ph, pw, dh, dw, ho, wo)
-        return out, (cols, w2, x.shape, (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), wp)
+        return out, (cols, w2, x.shape, geo, wp)
+    out, cols = _cols_forward(x, w2, b, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
+    return out, (cols, w2, x.shape, geo, None)
+
+
+def _cols_forward(x, w2, b, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+    n = x.shape[0]
     if kh == kw == 1 and ph == pw == 0 and sh == sw == 1:
         cols = _as_cn(x)  # a 1×1 conv is a plain matrix multiply over channels
     else:
@@ -136,12 +162,13 @@ def dense_forward(x, w, b, stride, padding, dilation):
     out = w2 @ cols  # (C_out, N·Ho·Wo)
     if b is not None:
         out += b[:, None]
-    out = out.reshape(cout, n, ho, wo).transpose(1, 0, 2, 3)
-    return out, (cols, w2, x.shape, (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), None)
+    return out.reshape(w2.shape[0], n, ho, wo).transpose(1, 0, 2, 3), cols
 
 
 def dense_backward(g, cache, need_x: bool, need_w: bool, need_b: bool):
     cols, w2, x_shape, (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), wp = cache
+    if cols is None:  # saved x, not columns: the gather form gives both gradients
+        return _gather_backward(g, x_shape, w2, (kh, kw, ph, pw, dh, dw), need_x, need_w, need_b)
     n, c, h, wd = x_shape
     cout = w2.shape[0]
     g2 = _as_cn(g) if wp is None else _grad_rows(g, wp)  # (C_out, N·Ho·W(p))
@@ -152,9 +179,8 @@ def dense_backward(g, cache, need_x: bool, need_w: bool, need_b: bool):
     if need_x:
         if kh == kw == 1 and ph == pw == 0 and sh == sw == 1:
             gx = (w2.T @ g2).reshape(c, n, h, wd).transpose(1, 0, 2, 3)
-        elif sh == sw == 1 and ph <= dh * (kh - 1) and pw <= dw * (kw - 1) and cout <= 2 * c:
-            # gather reads C_out·k·k values per input pixel: worth it when C_out is not much above C
-            gx = _input_grad_gather(g, w2.reshape(cout, c, kh, kw), x_shape, ph, pw, dh, dw)
+        elif _gather_ok(c, cout, kh, kw, sh, sw, ph, pw, dh, dw):
+            gx = _gather_backward(g, None, w2, (kh, kw, ph, pw, dh, dw), True, False, False, x_shape)[0]
         elif sh == sw == 1:
             gx = _input_grad_scatter_rows(w2.T @ (g2 if wp is not None else _grad_rows(g, wd + 2 * pw)),
                                           x_shape, kh, kw, ph, pw, dh, dw, ho)
@@ -179,17 +205,34 @@ def _input_grad_scatter_rows(dcols, x_shape, kh, kw, ph, pw, dh, dw, ho):
     return dxp[:, :, ph:ph + h, pw:pw + wd].transpose(1, 0, 2, 3)
 
 
-def _input_grad_gather(g, w, x_shape, ph, pw, dh, dw):
-    """Stride-1 input gradient as a convolution: dx = conv(pad(g, d(k−1) − p), flip(W) with in/out swapped)."""
-    n, c, h, wd = x_shape
-    cout, _, kh, kw = w.shape
+def _gather_backward(g, x, w2, geo, need_x, need_w, need_b, x_shape=None):
+    """Stride-1 backward from the columns of the padded gradient (pad q = d·(k−1) − p on each side).
+
+    dx = conv(pad(g, q), flip(W) with in/out swapped) = W_f · cols_g, and, from the same columns,
+    dW[o, c, i, j] = Σ_pixels x[c, pixel] · cols_g[(o, k−1−i, k−1−j), pixel]: the gradient shifted by
+    tap (i, j) meets the input where the forward's tap (i, j) read it. So no forward columns are needed.
+    """
+    kh, kw, ph, pw, dh, dw = geo
+    n, c, h, wd = x.shape if x is not None else x_shape
+    cout = w2.shape[0]
     qh, qw = dh * (kh - 1) - ph, dw * (kw - 1) - pw
-    wf = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
     if _rows_ok(wd, 2 * qw):
-        return _rows_forward(g, wf, None, kh, kw, qh, qw, dh, dw, h, wd)[0]
-    gp = pad_cnhw(g, qh, qw) if (qh or qw) else g
-    cols = im2col(gp, kh, kw, 1, 1, dh, dw, h, wd)  # (C_out·kh·kw, N·H·W)
-    return (wf @ cols).reshape(c, n, h, wd).transpose(1, 0, 2, 3)
+        cols_g, wp = im2col_rows(g, kh, kw, qh, qw, dh, dw, h)  # (C_out·kh·kw, N·H·Wp), columns x ≥ W dropped
+    else:
+        gp = pad_cnhw(g, qh, qw) if (qh or qw) else g
+        cols_g, wp = im2col(gp, kh, kw, 1, 1, dh, dw, h, wd), wd
+    gx = gw = gb = None
+    if need_x:
+        wf = np.ascontiguousarray(w2.reshape(cout, c, kh, kw)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        gx = (wf.reshape(c, -1) @ cols_g).reshape(c, n, h, wp)[:, :, :, :wd].transpose(1, 0, 2, 3)
+    if need_w:
+        xr = _as_cn(x) if wp == wd else _grad_rows(x, wp)  # (C, N·H·Wp), zeros where cols_g is dropped
+        r = (xr @ cols_g.T).T  # (C_out·kh·kw, C): the long-K orientation, as in dense_backward
+        gw = r.reshape(cout, kh, kw, c)[:, ::-1, ::-1].transpose(0, 3, 1, 2)
+    if need_b:
+        g2 = _as_cn(g)
+        gb = g2 @ np.ones(g2.shape[1], g2.dtype)
+    return gx, gw, gb
 
 
 def _input_grad_scatter(dcols, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):

@@ -30,10 +30,31 @@ def reference(x, w, b, stride, padding, dilation, groups):
     return out
 
 
-def run(x, w, b, stride, padding, dilation, groups, g):
+def reference_grads(x, w, g, stride, padding, dilation, groups):
+    """dx and dW of <g, conv(x, W)> by the definition: each tap's patch meets g (the conv is linear in each)."""
+    n, c, h, wd = x.shape
+    cout, cg, kh, kw = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = g.shape[2:]
+    dxp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw))
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    dw_ = np.zeros(w.shape)
+    og = cout // groups
+    for o in range(cout):
+        cs = slice(o // og * cg, (o // og + 1) * cg)
+        for i in range(kh):
+            for j in range(kw):
+                win = (slice(None), cs, slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
+                       slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
+                dw_[o, :, i, j] = np.einsum("nhw,nchw->c", g[:, o], xp[win])
+                dxp[win] += np.einsum("nhw,c->nchw", g[:, o], w[o, :, i, j])
+    return dxp[:, :, ph:ph + h, pw:pw + wd], dw_
+
+
+def run(x, w, b, stride, padding, dilation, groups, g, need_x=True):
     cout, cg = w.shape[:2]
     if groups == 1:
-        out, cache = C.dense_forward(x, w, b, stride, padding, dilation)
+        out, cache = C.dense_forward(x, w, b, stride, padding, dilation, need_x=need_x)
         return out, C.dense_backward(g, cache, True, True, b is not None)
     assert cg == 1
     out, cache = C.depthwise_forward(x, w, b, stride, padding, dilation)
@@ -58,7 +79,10 @@ GEOMETRIES = [
 
 @pytest.mark.parametrize("geo", GEOMETRIES)
 @pytest.mark.parametrize("bias", [True, False])
-def test_kernels_match_the_definition(geo, bias):
+@pytest.mark.parametrize("need_x", [True, False], ids=["keeps-x", "keeps-columns"])
+def test_kernels_match_the_definition(geo, bias, need_x):
+    """need_x=True lets stride-1 gather geometries keep x instead of the columns (both gradients come from
+    the gradient's columns); need_x=False keeps the forward's columns. Both must give the same gradients."""
     n, c, h, wd, cout, k, s, p, d, groups = geo
     rng = np.random.default_rng(1)
     x = rng.standard_normal((n, c, h, wd))
@@ -66,8 +90,11 @@ def test_kernels_match_the_definition(geo, bias):
     b = rng.standard_normal(cout) if bias else None
     ref = reference(x, w, b, (s, s), (p, p), (d, d), groups)
     g = rng.standard_normal(ref.shape)
-    out, (gx, gw, gb) = run(x, w, b, (s, s), (p, p), (d, d), groups, g)
+    out, (gx, gw, gb) = run(x, w, b, (s, s), (p, p), (d, d), groups, g, need_x)
     np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-10)
+    gx_ref, gw_ref = reference_grads(x, w, g, (s, s), (p, p), (d, d), groups)
+    np.testing.assert_allclose(gx, gx_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gw, gw_ref, rtol=1e-10, atol=1e-10)
     # gradients: the adjoint identities <g, conv(x)> differentiated by x, w, b
     eps = 1e-6
     for arr, grad in ((x, gx), (w, gw)):
