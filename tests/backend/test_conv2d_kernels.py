@@ -80,9 +80,13 @@ GEOMETRIES = [
 @pytest.mark.parametrize("geo", GEOMETRIES)
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("need_x", [True, False], ids=["keeps-x", "keeps-columns"])
-def test_kernels_match_the_definition(geo, bias, need_x):
+@pytest.mark.parametrize("chunked", [False, True], ids=["one-chunk", "image-chunks"])
+def test_kernels_match_the_definition(geo, bias, need_x, chunked, monkeypatch):
     """need_x=True lets stride-1 gather geometries keep x instead of the columns (both gradients come from
-    the gradient's columns); need_x=False keeps the forward's columns. Both must give the same gradients."""
+    the gradient's columns); need_x=False keeps the forward's columns. Both must give the same gradients,
+    whether the columns that are not kept are built for the whole batch or one image at a time."""
+    if chunked:
+        monkeypatch.setattr(C, "CHUNK_BYTES", 1)
     n, c, h, wd, cout, k, s, p, d, groups = geo
     rng = np.random.default_rng(1)
     x = rng.standard_normal((n, c, h, wd))
@@ -108,6 +112,25 @@ def test_kernels_match_the_definition(geo, bias, need_x):
         assert grad[idx] == pytest.approx((fp - fm) / (2 * eps), rel=1e-5, abs=1e-6)
     if bias:
         np.testing.assert_allclose(gb, g.sum(axis=(0, 2, 3)), rtol=1e-10)
+
+
+@pytest.mark.parametrize("geo", [g for g in GEOMETRIES if g[-1] == 1])
+@pytest.mark.parametrize("chunked", [False, True], ids=["one-chunk", "image-chunks"])
+def test_frozen_weights_keep_no_columns_and_still_give_the_input_gradient(geo, chunked, monkeypatch):
+    if chunked:
+        monkeypatch.setattr(C, "CHUNK_BYTES", 1)
+    n, c, h, wd, cout, k, s, p, d, groups = geo
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((n, c, h, wd)), rng.standard_normal((cout, c, k, k))
+    out, cache = C.dense_forward(x, w, None, (s, s), (p, p), (d, d), need_x=True, need_w=False)
+    np.testing.assert_allclose(out, reference(x, w, None, (s, s), (p, p), (d, d), 1), rtol=1e-10, atol=1e-10)
+    assert cache[0] is None  # no columns kept
+    g = rng.standard_normal(out.shape)
+    gx, gw, _ = C.dense_backward(g, cache, True, False, False)
+    assert gw is None
+    np.testing.assert_allclose(gx, reference_grads(x, w, g, (s, s), (p, p), (d, d), 1)[0], rtol=1e-10, atol=1e-10)
+    with pytest.raises(RuntimeError, match="weight gradient was not requested"):
+        C.dense_backward(g, C.dense_forward(x, w, None, (s, s), (p, p), (d, d), False, False)[1], False, True, False)
 
 
 def test_threaded_copy_equals_plain_copy(monkeypatch):
