@@ -81,15 +81,18 @@ def bench_workload(name: str, env: dict, blocks: int, block_s: float, zoo: bool 
 
 
 def blas_info(env: dict) -> dict:
-    code = ("import json,numpy\n"
+    """The BLAS as an ember worker sees it (after ``import ember`` has set up its threads)."""
+    code = ("import json,numpy,ember\nfrom ember.backend import threads\n"
             "try:\n import threadpoolctl; info=threadpoolctl.threadpool_info()\n"
             "except ImportError:\n info=[]\n"
-            "print(json.dumps([{k:i.get(k) for k in ('internal_api','version','num_threads','architecture')} for i in info]))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+            "print(json.dumps([[{k:i.get(k) for k in ('internal_api','version','num_threads','architecture')}"
+            " for i in info], threads.status()]))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=HERE.parent)
     try:
-        return {"OPENBLAS_CORETYPE": env.get("OPENBLAS_CORETYPE"), "libraries": json.loads(out.stdout)}
-    except json.JSONDecodeError:
-        return {"OPENBLAS_CORETYPE": env.get("OPENBLAS_CORETYPE"), "libraries": []}
+        libs, ember_threads = json.loads(out.stdout)
+    except (json.JSONDecodeError, ValueError):
+        libs, ember_threads = [], None
+    return {"OPENBLAS_CORETYPE": env.get("OPENBLAS_CORETYPE"), "libraries": libs, "ember_threads": ember_threads}
 
 
 def configurations(which: str) -> list[tuple[str, dict]]:
@@ -119,6 +122,9 @@ def markdown(result: dict) -> str:
         libs = ", ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} ×{i.get('num_threads')}"
                          for i in conf["blas"]["libraries"]) or "threadpoolctl not installed"
         lines.append(f"numpy BLAS: {libs}")
+        et = conf["blas"].get("ember_threads")
+        if et:
+            lines.append(f"ember threads: {et['threads']} ({et['reason']})")
         lines.append("")
         lines.append("| workload | ember ms | torch ms | ratio | target | ember GFLOP/s | torch GFLOP/s | "
                      "ember RSS MB | torch RSS MB |")

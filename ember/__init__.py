@@ -23,6 +23,10 @@ from ember.backend import memory as _memory  # noqa: E402
 
 _memory.apply()  # reuse freed memory across steps (see ember/backend/memory.py); EMBER_MALLOC_TUNING=0 disables
 
+from ember.backend.threads import get_num_threads, set_num_threads  # noqa: E402,F401
+
+get_num_threads()  # ember's thread pool, single-threaded BLAS inside it (see ember/backend/threads.py)
+
 __version__ = "0.1.0"
 
 

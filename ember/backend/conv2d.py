@@ -1,19 +1,21 @@
 """Convolution kernels on raw arrays (NCHW at the interface).
 
 Layout. Internally the batch-and-space axes are kept together: the column
-matrix is ``cols[(c, i, j), (n, h, w)]`` and the forward is ONE matrix multiply
-``W[(o), (c, i, j)] @ cols → out[o, (n, h, w)]`` over the whole batch — large
-enough for the BLAS to run at full speed on every core. The result is handed
-back as an (N, C_out, H, W) *view* of that channel-major ("CNHW") buffer:
-elementwise ops downstream keep that layout (NumPy's ufuncs follow their
-inputs' memory order), the next conv reads it through a strided window view,
-and the backward's gradient usually arrives in the same layout, so the
-transposes cost nothing.
+matrix is ``cols[(c, i, j), (n, h, w)]`` and the forward is a matrix multiply
+``W[(o), (c, i, j)] @ cols → out[o, (n, h, w)]`` into one channel-major
+("CNHW") buffer, handed back as an (N, C_out, H, W) *view*: elementwise ops
+downstream keep that layout (NumPy's ufuncs follow their inputs' memory order),
+the next conv reads it through a strided window view, and the backward's
+gradient usually arrives in the same layout, so the transposes cost nothing.
+
+Columns are k·k times the input, so they are never kept for backward and are
+built a cache-sized chunk of images at a time (``CHUNK_BYTES``): the GEMM then
+reads them from cache instead of DRAM, and the saved state is just ``x``.
 
 Backward (NOTES §1: the error of a conv is a convolution of the error):
   dW = g[o, (n,h,w)] @ cols[(c,i,j), (n,h,w)]ᵀ,  db = g @ 1,
   dx = col2im(Wᵀ @ g) — or, for stride 1, the *gather* form dx = conv(pad(g), flip(W)ᵀ),
-  which reuses im2col + GEMM instead of a scatter.
+  which reuses im2col + GEMM instead of a scatter, and whose columns give dW too.
 
 Depthwise convs (groups == C_in) loop over the k·k kernel taps with
 elementwise multiply-adds; other group counts run the dense kernel per group.
@@ -135,95 +137,130 @@ def _columns(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows: bool) -> np.ndarra
     return im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)
 
 
-def _conv_gemm(x, w2, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows: bool, keep_cols: bool):
-    """out (C_out, N·Ho·W') = W · cols. Columns that backward does not need are built a chunk of images at
-    a time (``CHUNK_BYTES``) so each chunk is still in cache when the GEMM reads it; returns (out, cols|None)."""
+def _chunks(n: int, bytes_per_image: int, whole: bool = False):
+    """(start, stop) ranges of images whose columns take about ``CHUNK_BYTES``; one range when ``whole``."""
+    step = n if whole else _images_per_chunk(bytes_per_image)
+    return [(s, min(n, s + step)) for s in range(0, n, step)]
+
+
+def _is_matmul(kh, kw, sh, sw, ph, pw) -> bool:
+    """A 1×1, stride-1, unpadded conv needs no columns: it is a plain matrix multiply over channels."""
+    return kh == kw == 1 and ph == pw == 0 and sh == sw == 1
+
+
+def _conv_gemm(x, w2, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows: bool) -> np.ndarray:
+    """out (C_out, N·Ho·W') = W · cols, the columns built a cache-sized chunk of images at a time."""
     n = x.shape[0]
-    whole = keep_cols or (kh == kw == 1 and ph == pw == 0 and sh == sw == 1)
-    if whole:
-        cols = _columns(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows)
-        return w2 @ cols, (cols if keep_cols else None)
     run = ho * (x.shape[3] + 2 * pw if rows else wo)
     out = np.empty((w2.shape[0], n * run), dtype=np.result_type(w2, x))
-    step = _images_per_chunk(w2.shape[1] * run * x.itemsize)
-    for s in range(0, n, step):
-        e = min(n, s + step)
+
+    def chunk(s, e):
         np.matmul(w2, _columns(x[s:e], kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows), out=out[:, s * run:e * run])
-    return out, None
+
+    threads.map_chunks(chunk, _chunks(n, w2.shape[1] * run * x.itemsize, _is_matmul(kh, kw, sh, sw, ph, pw)))
+    return out
 
 
-def dense_forward(x, w, b, stride, padding, dilation, need_x: bool = False, need_w: bool = True):
+def dense_forward(x, w, b, stride, padding, dilation, need_x: bool = False):
     """Dense conv: returns (out NCHW view of a CNHW buffer, cache for backward).
 
-    What the cache keeps depends on which gradients will be asked for (``need_x``, ``need_w``):
-    - a stride-1 conv whose input needs a gradient takes the gather form in backward, which builds the
-      columns of the padded *gradient*; those give the weight gradient against the plain input too (see
-      ``_gather_backward``), so the cache keeps ``x`` — alive anyway as the parent tensor — and no columns
-      (ResNet-20's saved activations fall from ~490 to ~130 MB);
-    - otherwise the columns are kept only when the weight gradient needs them;
-    - columns that are not kept are built in cache-sized chunks of images.
+    No columns are kept: whole-batch columns are k·k times the input (40 MB for one ResNet-20 stage-1
+    conv at batch 64) and ran at DRAM speed. Forward and backward build them a chunk of images at a time
+    (``CHUNK_BYTES``), so each chunk is still in cache when its GEMM reads it, and the cache keeps only
+    ``x`` — alive anyway as the parent tensor. A stride-1 conv whose input needs a gradient takes the
+    gather form in backward, whose columns of the padded *gradient* give dW as well (``_gather_backward``).
     """
     n, c, h, wd = x.shape
     cout, _, kh, kw = w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = out_size(h, kh, sh, ph, dh), out_size(wd, kw, sw, pw, dw)
     w2 = w.reshape(cout, -1)
-    rows = sh == sw == 1 and not (kh == kw == 1 and ph == pw == 0) and _rows_ok(wo, 2 * pw)
-    gather = need_x and _gather_ok(c, cout, kh, kw, sh, sw, ph, pw, dh, dw)
-    out, cols = _conv_gemm(x, w2, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows, keep_cols=need_w and not gather)
+    rows = sh == sw == 1 and not _is_matmul(kh, kw, sh, sw, ph, pw) and _rows_ok(wo, 2 * pw)
+    out = _conv_gemm(x, w2, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows)
     if b is not None:
         out += b[:, None]
     wq = wd + 2 * pw if rows else wo
     out = out.reshape(cout, n, ho, wq)[:, :, :, :wo].transpose(1, 0, 2, 3)
-    geo = (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
-    return out, (cols, w2, x if gather else x.shape, geo, wq if rows else None, gather)
+    gather = need_x and _gather_ok(c, cout, kh, kw, sh, sw, ph, pw, dh, dw)
+    return out, (w2, x, (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), rows, gather)
 
 
 def dense_backward(g, cache, need_x: bool, need_w: bool, need_b: bool):
-    cols, w2, x_saved, (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), wp, gather = cache
-    if gather:  # saved x, not columns: the gather form gives both gradients
-        return _gather_backward(g, x_saved, w2, (kh, kw, ph, pw, dh, dw), need_x, need_w, need_b)
-    n, c, h, wd = x_shape = x_saved
+    w2, x, (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), rows, gather = cache
+    if gather:  # the gradient's columns give both gradients
+        return _gather_backward(g, x, w2, (kh, kw, ph, pw, dh, dw), need_x, need_w, need_b)
+    n, c, h, wd = x.shape
     cout = w2.shape[0]
-    if need_w and cols is None:
-        raise RuntimeError("conv2d backward: the weight gradient was not requested when the forward ran")
-    rows = wp is not None and cols is not None
-    g2 = _grad_rows(g, wp) if rows else _as_cn(g) if (need_w or need_b) else None  # (C_out, N·Ho·W(p))
-    # cols · g2ᵀ then transposed: measured 1.4–1.7× faster in OpenBLAS than g2 · colsᵀ for these long-K shapes
-    gw = (cols @ g2.T).T.reshape(cout, c, kh, kw) if need_w else None
-    gb = g2 @ np.ones(g2.shape[1], g2.dtype) if need_b else None  # BLAS column sum (both cores)
+    gw = _weight_grad(g, x, w2, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows) if need_w else None
+    gb = None
+    if need_b:
+        g2 = _as_cn(g)
+        gb = g2 @ np.ones(g2.shape[1], g2.dtype)  # BLAS column sum (both cores)
     gx = None
     if need_x:
-        if kh == kw == 1 and ph == pw == 0 and sh == sw == 1:
+        if _is_matmul(kh, kw, sh, sw, ph, pw):
             gx = (w2.T @ _as_cn(g)).reshape(c, n, h, wd).transpose(1, 0, 2, 3)
         elif _gather_ok(c, cout, kh, kw, sh, sw, ph, pw, dh, dw):
-            gx = _gather_backward(g, None, w2, (kh, kw, ph, pw, dh, dw), True, False, False, x_shape)[0]
-        elif sh == sw == 1:
-            gx = _input_grad_scatter_rows(w2.T @ (g2 if rows else _grad_rows(g, wd + 2 * pw)),
-                                          x_shape, kh, kw, ph, pw, dh, dw, ho)
+            gx = _gather_backward(g, x, w2, (kh, kw, ph, pw, dh, dw), True, False, False)[0]
         else:
-            gx = _input_grad_scatter(w2.T @ (g2 if g2 is not None and not rows else _as_cn(g)),
-                                     x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
+            gx = _input_grad_scatter(g, w2, x.shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
     return gx, gw, gb
 
 
-def _input_grad_scatter_rows(dcols, x_shape, kh, kw, ph, pw, dh, dw, ho):
-    """Stride-1 col2im over flattened padded rows: each tap adds ONE contiguous run of Ho·Wp values per image
-    (``dcols`` has zeros in the dropped columns x ≥ Wo, so the wrapped-around positions receive nothing)."""
+def _weight_grad(g, x, w2, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows):
+    """dW = g · colsᵀ, accumulated over chunks of images whose columns are rebuilt from x."""
+    n, c = x.shape[:2]
+    cout = w2.shape[0]
+    wq = x.shape[3] + 2 * pw if rows else wo
+
+    def chunk(s, e):
+        cols = _columns(x[s:e], kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows)
+        g2 = _grad_rows(g[s:e], wq) if rows else _as_cn(g[s:e])  # zeros in the dropped columns
+        return cols @ g2.T  # cols · g2ᵀ: measured 1.4–1.7× faster in OpenBLAS than g2 · colsᵀ for long K
+
+    parts = threads.map_chunks(chunk, _chunks(n, w2.shape[1] * ho * wq * x.itemsize,
+                                               _is_matmul(kh, kw, sh, sw, ph, pw)))
+    return sum(parts[1:], parts[0]).T.reshape(cout, c, kh, kw)
+
+
+def _input_grad_scatter(g, w2, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+    """col2im: dcols = Wᵀ · g, each entry added back to the padded pixel it was read from (one add per tap).
+
+    Stride 1 works over flattened padded rows, where a tap adds ONE contiguous run of Ho·Wp values per
+    image (the gradient gets zeros in the dropped columns x ≥ Wo, so wrapped-around positions receive
+    nothing); strided convs add through strided tap views. Chunks of images keep dcols in cache.
+    """
     n, c, h, wd = x_shape
     hp, wp = h + 2 * ph, wd + 2 * pw
-    plane, run = hp * wp, ho * wp
-    dcols = dcols.reshape(c, kh, kw, n, run)
-    dxp = np.zeros((c, n, plane + dw * (kw - 1)), dtype=dcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            off = i * dh * wp + j * dw
-            dxp[:, :, off:off + run] += dcols[:, i, j]
-    dxp = dxp[:, :, :plane].reshape(c, n, hp, wp)
+    k = w2.shape[1]
+    if sh == sw == 1:
+        plane, run = hp * wp, ho * wp
+        dxp = np.zeros((c, n, plane + dw * (kw - 1)), dtype=np.result_type(g, w2))
+
+        def chunk(s, e):
+            dcols = (w2.T @ _grad_rows(g[s:e], wp)).reshape(c, kh, kw, e - s, run)
+            for i in range(kh):
+                for j in range(kw):
+                    off = i * dh * wp + j * dw
+                    dxp[:, s:e, off:off + run] += dcols[:, i, j]
+
+        threads.map_chunks(chunk, _chunks(n, k * run * g.itemsize))
+        dxp = dxp[:, :, :plane].reshape(c, n, hp, wp)
+    else:
+        dxp = np.zeros((c, n, hp, wp), dtype=np.result_type(g, w2))
+
+        def chunk(s, e):
+            dcols = (w2.T @ _as_cn(g[s:e])).reshape(c, kh, kw, e - s, ho, wo)
+            part = dxp[:, s:e]
+            for i in range(kh):
+                for j in range(kw):
+                    part[tap_slice(i, j, sh, sw, dh, dw, ho, wo)] += dcols[:, i, j]
+
+        threads.map_chunks(chunk, _chunks(n, k * ho * wo * g.itemsize))
     return dxp[:, :, ph:ph + h, pw:pw + wd].transpose(1, 0, 2, 3)
 
 
-def _gather_backward(g, x, w2, geo, need_x, need_w, need_b, x_shape=None):
+def _gather_backward(g, x, w2, geo, need_x, need_w, need_b):
     """Stride-1 backward from the columns of the padded gradient (pad q = d·(k−1) − p on each side).
 
     dx = conv(pad(g, q), flip(W) with in/out swapped) = W_f · cols_g, and, from the same columns,
@@ -232,7 +269,7 @@ def _gather_backward(g, x, w2, geo, need_x, need_w, need_b, x_shape=None):
     The columns are built a cache-sized chunk of images at a time; dW accumulates over the chunks.
     """
     kh, kw, ph, pw, dh, dw = geo
-    n, c, h, wd = x.shape if x is not None else x_shape
+    n, c, h, wd = x.shape
     cout = w2.shape[0]
     qh, qw = dh * (kh - 1) - ph, dw * (kw - 1) - pw
     rows = _rows_ok(wd, 2 * qw)
@@ -242,36 +279,27 @@ def _gather_backward(g, x, w2, geo, need_x, need_w, need_b, x_shape=None):
         wf = np.ascontiguousarray(w2.reshape(cout, c, kh, kw)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
         wf = wf.reshape(c, -1)
         gx = np.empty((c, n * run), dtype=np.result_type(wf, g))
-    if need_w:
-        r = np.zeros((cout * kh * kw, c), dtype=np.result_type(g, x))
-    if need_x or need_w:
-        step = _images_per_chunk(cout * kh * kw * run * g.itemsize)
-        for s in range(0, n, step):
-            e = min(n, s + step)
-            cols_g = _columns(g[s:e], kh, kw, 1, 1, qh, qw, dh, dw, h, wd, rows)  # (C_out·kh·kw, m·H·Wp)
-            if need_x:
-                np.matmul(wf, cols_g, out=gx[:, s * run:e * run])
-            if need_w:
-                xr = _grad_rows(x[s:e], wp) if rows else _as_cn(x[s:e])  # zeros where cols_g is dropped
-                r += cols_g @ xr.T  # big operand on the left: 1.2–1.5× faster in OpenBLAS here
+
+    def chunk(s, e):
+        cols_g = _columns(g[s:e], kh, kw, 1, 1, qh, qw, dh, dw, h, wd, rows)  # (C_out·kh·kw, m·H·Wp)
+        if need_x:
+            np.matmul(wf, cols_g, out=gx[:, s * run:e * run])
+        if need_w:
+            xr = _grad_rows(x[s:e], wp) if rows else _as_cn(x[s:e])  # zeros where cols_g is dropped
+            return cols_g @ xr.T  # big operand on the left: 1.2–1.5× faster in OpenBLAS here
+        return None
+
+    parts = threads.map_chunks(chunk, _chunks(n, cout * kh * kw * run * g.itemsize)) if need_x or need_w else []
     gx = gx.reshape(c, n, h, wp)[:, :, :, :wd].transpose(1, 0, 2, 3) if need_x else None
-    gw = r.reshape(cout, kh, kw, c)[:, ::-1, ::-1].transpose(0, 3, 1, 2) if need_w else None
+    gw = None
+    if need_w:
+        r = sum(parts[1:], parts[0])  # (C_out·kh·kw, C)
+        gw = r.reshape(cout, kh, kw, c)[:, ::-1, ::-1].transpose(0, 3, 1, 2)
     gb = None
     if need_b:
         g2 = _as_cn(g)
         gb = g2 @ np.ones(g2.shape[1], g2.dtype)
     return gx, gw, gb
-
-
-def _input_grad_scatter(dcols, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
-    """Strided col2im: add every column entry back to the pixel it was read from (one add per kernel tap)."""
-    n, c, h, wd = x_shape
-    dcols = dcols.reshape(c, kh, kw, n, ho, wo)
-    dxp = np.zeros((c, n, h + 2 * ph, wd + 2 * pw), dtype=dcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            dxp[tap_slice(i, j, sh, sw, dh, dw, ho, wo)] += dcols[:, i, j]
-    return dxp[:, :, ph:ph + h, pw:pw + wd].transpose(1, 0, 2, 3)
 
 
 def depthwise_forward(x, w, b, stride, padding, dilation):

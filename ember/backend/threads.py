@@ -1,61 +1,235 @@
-"""Both cores for memory-bound copies.
+"""ember's own threads: chunks of convolution work and large matrix products spread over a small pool.
 
-NumPy runs a large array copy on one core (only BLAS calls are threaded), and
-im2col is one large copy. NumPy releases the GIL while it copies, so splitting
-a copy into slabs along its first axis and handing them to a small thread pool
-runs them in parallel. ``EMBER_NUM_THREADS`` sets the pool size. The default is
-1 (no pool): measured on the 2-core development machine, im2col copies are
-memory-bound and a second copy thread did not speed up ResNet-20 (624 vs 717 ms
-per step), while on a busy machine extra threads competing with OpenBLAS's made
-steps several times slower. Try ``EMBER_NUM_THREADS=2`` on machines with more
-memory bandwidth per core.
+Why not let the BLAS thread itself? Measured on the 2-core development machine:
+- OpenBLAS's worker threads busy-wait for work. When another process takes one of the cores, the
+  spinning workers and the Python thread share the other one: a LeNet-5 training step went from
+  15 to 42 ms (and an MLP step from 3.7 to 8.3 ms), where one BLAS thread stayed at 14.5 ms.
+- Only the GEMMs were threaded; im2col copies, col2im adds and the rest of a conv ran on one core.
+
+So ember runs the BLAS single-threaded and splits the work itself: the convolution kernels hand
+cache-sized chunks of images to ``map_chunks`` (copy + GEMM per chunk, in parallel: NumPy and the
+BLAS release the GIL), and ``matmul`` splits a large product into column (or row) blocks. Idle pool
+threads sleep, so a busy machine slows ember down in proportion instead of collapsing. On the same
+machine ResNet-20 went from 300–600 ms (bimodal, with the load) to 280–290 ms per step.
+
+Settings, in order:
+- ``EMBER_NUM_THREADS=n`` (or ``ember.set_num_threads(n)``): a pool of n threads;
+- otherwise, when the user set ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS``, that
+  choice is kept as it is and ember adds no threads of its own (``ember info`` reports it);
+- otherwise the pool gets the usable cores (at most ``MAX_DEFAULT_THREADS``) and the BLAS one thread.
 """
 from __future__ import annotations
 
+import ctypes
+import itertools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-MIN_ELEMENTS = 1 << 18  # below this a thread hand-off costs more than it saves
+MAX_DEFAULT_THREADS = 8
+BLAS_ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+MIN_SPLIT_FLOPS = 4e6  # below this a hand-off to the pool costs more than the second core saves
 
 _pool: ThreadPoolExecutor | None = None
+_size: int | None = None  # None: not configured yet
+_reason = ""
+_worker = threading.local()  # .busy is set inside pool tasks: they never wait on the pool themselves
 
 
-def num_threads() -> int:
-    env = os.environ.get("EMBER_NUM_THREADS")
-    if env:
+# ----------------------------------------------------------------------------- BLAS threads
+
+
+def blas_thread_setters() -> list:
+    """(get, set) pairs for every OpenBLAS loaded in this process (NumPy's and SciPy's may be two
+    different copies), found through /proc/self/maps; empty where there is none or no /proc."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line})
+    except OSError:
+        return []
+    found = []
+    for path in paths:
         try:
-            return max(1, int(env))
-        except ValueError:
-            raise ValueError(f"EMBER_NUM_THREADS must be an integer, got {env!r}") from None
-    return 1
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("openblas", ""), ("scipy_openblas", "64_"), ("scipy_openblas", "_64"),
+                               ("scipy_openblas", "")):
+            try:
+                get = getattr(lib, f"{prefix}_get_num_threads{suffix}")
+                put = getattr(lib, f"{prefix}_set_num_threads{suffix}")
+            except AttributeError:
+                continue
+            get.restype = ctypes.c_int
+            put.argtypes = [ctypes.c_int]
+            found.append((get, put))
+            break
+    return found
+
+
+def blas_num_threads() -> int | None:
+    """Threads of the (first) OpenBLAS in this process, or None when none is found."""
+    setters = blas_thread_setters()
+    return int(setters[0][0]()) if setters else None
+
+
+def set_blas_threads(n: int) -> None:
+    for _, put in blas_thread_setters():
+        put(int(n))
+
+
+# ----------------------------------------------------------------------------- the pool
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _env_threads() -> int | None:
+    env = os.environ.get("EMBER_NUM_THREADS")
+    if not env:
+        return None
+    try:
+        n = int(env)
+    except ValueError:
+        raise ValueError(f"EMBER_NUM_THREADS must be a positive integer, got {env!r}") from None
+    if n < 1:
+        raise ValueError(f"EMBER_NUM_THREADS must be a positive integer, got {env!r}")
+    return n
+
+
+def _configure() -> None:
+    global _reason
+    n = _env_threads()
+    user_blas = [k for k in BLAS_ENV_VARS if os.environ.get(k)]
+    if n is not None:
+        _apply(n, f"EMBER_NUM_THREADS={n}")
+    elif user_blas:
+        _apply(1, f"{user_blas[0]}={os.environ[user_blas[0]]} is set: the BLAS threads as asked, no pool", blas=False)
+    else:
+        _apply(min(_usable_cores(), MAX_DEFAULT_THREADS), "default: the usable cores, BLAS single-threaded")
+
+
+def _apply(n: int, reason: str, blas: bool = True) -> None:
+    global _pool, _size, _reason
+    if _pool is not None and _size != n:
+        _pool.shutdown(wait=True)
+        _pool = None
+    _size, _reason = n, reason
+    if blas and n > 1:
+        set_blas_threads(1)  # the BLAS runs inside ember's threads: one layer of threads, not two
+    if n > 1 and _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="ember")  # the caller is the n-th
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads for ember's kernels (like ``torch.set_num_threads``); the BLAS runs one thread
+    inside each. ``n=1`` runs everything on the calling thread, with a single-threaded BLAS."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"set_num_threads expects a positive integer, got {n!r}")
+    _apply(int(n), f"set_num_threads({int(n)})")
+    if n == 1:
+        set_blas_threads(1)
+
+
+def get_num_threads() -> int:
+    if _size is None:
+        _configure()
+    return _size
+
+
+def num_threads() -> int:  # the name the rest of the backend has used
+    return get_num_threads()
+
+
+def status() -> dict:
+    """What ``ember info`` prints: the pool, the BLAS threads and why."""
+    return {"threads": get_num_threads(), "blas_threads": blas_num_threads(), "reason": _reason}
 
 
 def _get_pool() -> ThreadPoolExecutor | None:
-    global _pool
-    n = num_threads()
-    if n <= 1:
+    if get_num_threads() <= 1 or getattr(_worker, "busy", False):
         return None
-    if _pool is None or _pool._max_workers != n:
-        _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="ember-copy")
     return _pool
 
 
-def copyto(dst: np.ndarray, src: np.ndarray) -> None:
-    """``np.copyto(dst, src)`` split along axis 0 over the thread pool when large."""
-    pool = _get_pool() if dst.size >= MIN_ELEMENTS and dst.shape[0] > 1 else None
+def _as_worker(err: dict, fn, *args):
+    """Run a task as the caller would: its floating-point error settings (``np.errstate`` is per thread)
+    and no nested use of the pool."""
+    _worker.busy = True
+    try:
+        with np.errstate(**err):
+            return fn(*args)
+    finally:
+        _worker.busy = False
+
+
+def _run_all(fn, args: list) -> list:
+    """``[fn(*a) for a in args]`` with the calling thread and the pool's workers taking the next undone
+    task until none is left (a busy core just takes fewer tasks). Results come back in order."""
+    pool = _get_pool() if len(args) > 1 else None
     if pool is None:
-        np.copyto(dst, src)
-        return
-    n = pool._max_workers
-    bounds = np.linspace(0, dst.shape[0], min(n, dst.shape[0]) + 1).astype(int)
-    futures = [pool.submit(np.copyto, dst[a:b], src[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-    for f in futures:
-        f.result()
+        return [fn(*a) for a in args]
+    results = [None] * len(args)
+    todo = itertools.count()  # next() is atomic under the GIL
+
+    def drain():
+        for i in todo:
+            if i >= len(args):
+                return
+            results[i] = fn(*args[i])
+
+    err = np.geterr()
+    helpers = [pool.submit(_as_worker, err, drain) for _ in range(min(_size, len(args)) - 1)]
+    error = None
+    try:
+        _as_worker(err, drain)
+    except BaseException as e:  # wait for the helpers before raising: they write into the same outputs
+        error = e
+    for f in helpers:
+        error = error or f.exception()
+    if error is not None:
+        raise error
+    return results
+
+
+def map_chunks(fn, chunks: list) -> list:
+    """``[fn(s, e) for s, e in chunks]``, the chunks spread over the calling thread and the pool (NumPy and
+    the BLAS release the GIL, so they run in parallel). A chunk must write only its own part of an output."""
+    return _run_all(fn, chunks)
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-D arrays, split into column blocks of b (or row blocks of a, whichever side is
+    longer) over the threads when the product is large enough to pay for the hand-off."""
+    m, k = a.shape
+    n = b.shape[1]
+    if get_num_threads() <= 1 or 2.0 * m * n * k < MIN_SPLIT_FLOPS or max(m, n) < 64:
+        return a @ b
+    out = np.empty((m, n), dtype=np.result_type(a, b))
+    parts = min(_size, max(m, n) // 32)
+    edges = np.linspace(0, max(m, n), parts + 1).astype(int)
+    if n >= m:
+        tasks = [(a, b[:, s:e], out[:, s:e]) for s, e in zip(edges[:-1], edges[1:])]
+    else:
+        tasks = [(a[s:e], b, out[s:e]) for s, e in zip(edges[:-1], edges[1:])]
+    _run_all(_matmul_into, tasks)
+    return out
+
+
+def _matmul_into(a, b, out):
+    np.matmul(a, b, out=out)
+
+
+def copyto(dst: np.ndarray, src: np.ndarray) -> None:
+    """``np.copyto``; copies run inside the chunks that ``map_chunks`` spreads over the pool."""
+    np.copyto(dst, src)
 
 
 def ascontiguous(a: np.ndarray) -> np.ndarray:
-    out = np.empty(a.shape, dtype=a.dtype)
-    copyto(out, a)
-    return out
+    return np.ascontiguousarray(a)

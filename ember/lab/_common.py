@@ -7,8 +7,6 @@ between the runs they compare.
 """
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import functools
 import math
 import time
@@ -190,51 +188,8 @@ def conclude(name: str, lines: list[str], verbose: bool = True) -> str:
     return text
 
 
-def _openblas_thread_setters() -> list:
-    """(get, set) pairs for every OpenBLAS loaded in this process (NumPy's and SciPy's may be two
-    different copies), found through /proc/self/maps; empty where there is none or no /proc."""
-    try:
-        with open("/proc/self/maps") as f:
-            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line})
-    except OSError:
-        return []
-    found = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in (("openblas", ""), ("scipy_openblas", "64_"), ("scipy_openblas", "_64"),
-                               ("scipy_openblas", "")):
-            try:
-                get = getattr(lib, f"{prefix}_get_num_threads{suffix}")
-                put = getattr(lib, f"{prefix}_set_num_threads{suffix}")
-            except AttributeError:
-                continue
-            get.restype = ctypes.c_int
-            put.argtypes = [ctypes.c_int]
-            found.append((get, put))
-            break
-    return found
-
-
-@contextlib.contextmanager
-def blas_threads(n: int):
-    """Run the block with ``n`` BLAS threads. The lab's matrices are small: one thread avoids the
-    cost of waking and synchronising workers (several times faster on a busy two-core machine)."""
-    setters = _openblas_thread_setters()
-    before = [get() for get, _ in setters]
-    for _, put in setters:
-        put(n)
-    try:
-        yield
-    finally:
-        for (_, put), b in zip(setters, before):
-            put(b)
-
-
 def experiment(fn: Callable[[Path, bool], dict]) -> Callable[..., dict]:
-    """Decorate an experiment's ``run``: create ``out_dir``, use one BLAS thread, time the run.
+    """Decorate an experiment's ``run``: create ``out_dir``, time the run.
 
     The wrapped function returns its dict of measured numbers plus ``"plots"`` (the PNG paths),
     ``"conclusion"`` (the printed text) and ``"seconds"``.
@@ -245,8 +200,7 @@ def experiment(fn: Callable[[Path, bool], dict]) -> Callable[..., dict]:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        with blas_threads(1):
-            result = fn(out, bool(quick))
+        result = fn(out, bool(quick))
         result["seconds"] = round(time.perf_counter() - start, 2)
         return result
 

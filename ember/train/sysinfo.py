@@ -180,13 +180,16 @@ def report() -> str:
         lines.append(f"  build: {blas['build_config']}")
     if blas.get("library"):
         lines.append(f"  library: {blas['library']}")
-    from ember.backend import memory
+    from ember.backend import memory, threads
 
     lines.append(f"malloc tuning (reuse freed memory between steps): {memory.status}")
+    t = threads.status()
+    lines.append(f"ember threads: {t['threads']}, BLAS threads inside them: {t['blas_threads']}  ({t['reason']}; "
+                 "EMBER_NUM_THREADS or ember.set_num_threads to change)")
     env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                      "MKL_NUM_THREADS", "EMBER_DATA") if k in os.environ}
+                                      "MKL_NUM_THREADS", "EMBER_NUM_THREADS", "EMBER_DATA") if k in os.environ}
     lines.append("environment: " + (", ".join(f"{k}={val}" for k, val in env.items()) or
-                                    "no OPENBLAS_*/OMP_* settings (OpenBLAS picks kernels and threads itself)"))
+                                    "no OPENBLAS_*/OMP_*/EMBER_* settings"))
     note = coretype_note(blas, cpu)
     if note:
         lines.append(f"note: {note}")

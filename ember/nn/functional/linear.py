@@ -1,6 +1,7 @@
 """The affine map of a fully connected layer (NOTES §1): y = x·Wᵀ + b, as one fused Function."""
 from __future__ import annotations
 
+from ember.backend.threads import matmul
 from ember.tensor import Function, Tensor
 
 __all__ = ["linear"]
@@ -16,7 +17,7 @@ class Linear(Function):
     def forward(self, x, w, b=None):
         if x.shape[-1] != w.shape[1]:
             raise RuntimeError(_shape_error(x.shape, w.shape))
-        out = x @ w.T
+        out = matmul(x, w.T) if x.ndim == 2 else x @ w.T  # large products split over ember's threads
         if b is not None:
             out += b
         self.x, self.w, self.has_bias = x, w, b is not None
@@ -26,9 +27,9 @@ class Linear(Function):
         nx, nw = self.needs_input_grad[:2]
         nb = self.has_bias and self.needs_input_grad[2]
         x, w = self.x, self.w
-        gx = g @ w if nx else None
+        gx = (matmul(g, w) if g.ndim == 2 else g @ w) if nx else None
         g2 = g.reshape(-1, g.shape[-1])
-        gw = g2.T @ x.reshape(-1, x.shape[-1]) if nw else None
+        gw = matmul(g2.T, x.reshape(-1, x.shape[-1])) if nw else None
         gb = g2.sum(axis=0) if nb else None
         return gx, gw, gb
 
