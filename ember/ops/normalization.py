@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ember.backend import batchnorm as B
 from ember.tensor import Function
 
 
@@ -27,39 +28,47 @@ def reduce_axes(x: np.ndarray) -> tuple:
 
 
 class BatchNorm(Function):
-    """y = γ·(x − μ)/√(σ² + ε) + β with per-channel ``mean`` μ and ``var`` σ² given as arrays.
+    """y = γ·(x − μ)/√(σ² + ε) + β per channel; ``weight``/``bias`` may be None (affine=False).
 
-    ``batch_stats=True``: μ, σ² are this batch's own statistics, so the gradient flows through them
-    (the training-mode backward above); ``False``: they are constants (running estimates).
-    ``weight``/``bias`` may be None (affine=False).
+    ``batch_stats=True``: μ, σ² are this batch's own statistics, computed here (ember/backend/batchnorm.py,
+    a block of channels at a time) and reported through ``stats`` for the running estimates; the gradient
+    flows through them (the training-mode backward above). ``False``: ``mean``/``var`` are constants (the
+    running estimates) and batch norm is an affine map.
     """
 
-    def forward(self, x, weight, bias, mean, var, eps=1e-5, batch_stats=True):
+    def forward(self, x, weight, bias, mean=None, var=None, eps=1e-5, batch_stats=True, stats=None):
+        self.weight, self.batch_stats = weight, batch_stats
+        if batch_stats:
+            out, self.xhat, self.invstd, mu, v = B.train_forward(x, weight, bias, eps)
+            if stats is not None:
+                stats.update(mean=mu, var=v)
+            return out
         cs = channel_shape(x)
         invstd = (1.0 / np.sqrt(var.astype(x.dtype, copy=False) + x.dtype.type(eps))).astype(x.dtype, copy=False)
-        xhat = (x - mean.reshape(cs).astype(x.dtype, copy=False)) * invstd.reshape(cs)
-        out = xhat * weight.reshape(cs) if weight is not None else xhat.copy()
+        shift = mean.reshape(cs).astype(x.dtype, copy=False)
+        self.invstd = invstd
+        if weight is None:
+            out = (x - shift) * invstd.reshape(cs)
+        else:
+            out = (x - shift) * (invstd * weight).reshape(cs)
         if bias is not None:
             out += bias.reshape(cs)
-        self.xhat, self.invstd, self.weight, self.batch_stats = xhat, invstd, weight, batch_stats
+        self.xhat = (x - shift) * invstd.reshape(cs) if self.needs_input_grad[1] else None
         return out
 
     def backward(self, g):
         nx, nw, nb = self.needs_input_grad[:3]
-        xhat, invstd, w = self.xhat, self.invstd, self.weight
+        if self.batch_stats:
+            gx, gw, gb = B.train_backward(g, self.xhat, self.invstd, self.weight, nx)
+            return gx, (gw if nw else None), (gb if nb else None)
         cs, axes = channel_shape(g), reduce_axes(g)
-        gw = (g * xhat).sum(axis=axes) if (nw or (nx and self.batch_stats)) else None
-        gb = g.sum(axis=axes) if (nb or (nx and self.batch_stats)) else None
+        gw = (g * self.xhat).sum(axis=axes) if nw else None
+        gb = g.sum(axis=axes) if nb else None
         gx = None
         if nx:
-            scale = invstd if w is None else invstd * w
-            if self.batch_stats:
-                m = g.size // g.shape[1]
-                # ĝ − mean(ĝ) − x̂·mean(ĝ·x̂), with the γ folded into ``scale``
-                gx = (g - (gb / m).reshape(cs) - xhat * (gw / m).reshape(cs)) * scale.reshape(cs)
-            else:
-                gx = g * scale.reshape(cs)
-        return gx, (gw if nw else None), (gb if nb else None)
+            scale = self.invstd if self.weight is None else self.invstd * self.weight
+            gx = g * scale.reshape(cs)
+        return gx, gw, gb
 
 
 def _window_sum(a: np.ndarray, before: int, after: int) -> np.ndarray:

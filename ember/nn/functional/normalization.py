@@ -28,24 +28,23 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise RuntimeError(f"batch_norm: {name} has shape {t.shape} but the input of shape {input.shape} "
                                f"has {c} channels")
     if training:
-        axes = N.reduce_axes(x)
         m = x.size // c
         if m <= 1:
             raise ValueError(f"expected more than 1 value per channel when training, got input of shape {input.shape}")
-        mean = x.mean(axis=axes)
-        var = x.var(axis=axes)  # biased: what the batch is normalised with
+        stats = {}
+        out = N.BatchNorm.apply(input, weight, bias, eps=eps, batch_stats=True, stats=stats)
+        mean, var = stats["mean"], stats["var"]  # var biased: what the batch was normalised with
         if running_mean is not None:
             running_mean.data *= 1 - momentum
             running_mean.data += momentum * mean
         if running_var is not None:
             running_var.data *= 1 - momentum
             running_var.data += momentum * var * (m / (m - 1))
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm in evaluation mode needs running_mean and running_var")
-        mean, var = running_mean.data, running_var.data
-    return N.BatchNorm.apply(input, weight, bias, mean=np.asarray(mean), var=np.asarray(var), eps=eps,
-                             batch_stats=training)
+        return out
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm in evaluation mode needs running_mean and running_var")
+    return N.BatchNorm.apply(input, weight, bias, mean=np.asarray(running_mean.data),
+                             var=np.asarray(running_var.data), eps=eps, batch_stats=False)
 
 
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
