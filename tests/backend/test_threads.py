@@ -98,3 +98,9 @@ def test_a_users_blas_thread_setting_is_kept_and_ember_adds_no_threads():
 def test_ember_num_threads_sets_the_pool():
     s = _startup({"EMBER_NUM_THREADS": "3"})
     assert s["threads"] == 3 and s["reason"] == "EMBER_NUM_THREADS=3"
+
+
+def test_parallel_returns_each_result_in_order(pool):
+    assert threads.parallel(lambda: 1, lambda: "two", lambda: [3]) == [1, "two", [3]]
+    threads.set_num_threads(1)
+    assert threads.parallel(lambda: 1, lambda: 2) == [1, 2]

@@ -1,7 +1,7 @@
 """The affine map of a fully connected layer (NOTES §1): y = x·Wᵀ + b, as one fused Function."""
 from __future__ import annotations
 
-from ember.backend.threads import matmul
+from ember.backend.threads import MIN_SPLIT_FLOPS, matmul, parallel
 from ember.tensor import Function, Tensor
 
 __all__ = ["linear"]
@@ -27,9 +27,12 @@ class Linear(Function):
         nx, nw = self.needs_input_grad[:2]
         nb = self.has_bias and self.needs_input_grad[2]
         x, w = self.x, self.w
-        gx = (matmul(g, w) if g.ndim == 2 else g @ w) if nx else None
-        g2 = g.reshape(-1, g.shape[-1])
-        gw = matmul(g2.T, x.reshape(-1, x.shape[-1])) if nw else None
+        g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        if nx and nw and 2.0 * g2.shape[0] * w.shape[0] * w.shape[1] >= MIN_SPLIT_FLOPS:
+            gx, gw = parallel(lambda: g @ w, lambda: g2.T @ x2)  # independent: side by side on two threads
+        else:
+            gx = (matmul(g, w) if g.ndim == 2 else g @ w) if nx else None
+            gw = matmul(g2.T, x2) if nw else None
         gb = g2.sum(axis=0) if nb else None
         return gx, gw, gb
 
