@@ -37,7 +37,7 @@ def pad_cnhw(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
         buf[:, :, ph + h:] = 0
         buf[:, :, ph:ph + h, :pw] = 0
         buf[:, :, ph:ph + h, pw + w:] = 0
-    threads.copyto(buf[:, :, ph:ph + h, pw:pw + w], x.transpose(1, 0, 2, 3))
+    np.copyto(buf[:, :, ph:ph + h, pw:pw + w], x.transpose(1, 0, 2, 3))
     return buf.transpose(1, 0, 2, 3)
 
 
@@ -50,10 +50,10 @@ def windows_cnhw(xp: np.ndarray, kh, kw, sh, sw, dh, dw, ho, wo) -> np.ndarray:
 
 
 def im2col(xp: np.ndarray, kh, kw, sh, sw, dh, dw, ho, wo) -> np.ndarray:
-    """Columns (C·kh·kw, N·Ho·Wo): one copy from the window view, split across threads."""
+    """Columns (C·kh·kw, N·Ho·Wo): one copy from the window view."""
     n, c = xp.shape[:2]
     cols = np.empty((c, kh, kw, n, ho, wo), dtype=xp.dtype)
-    threads.copyto(cols, windows_cnhw(xp, kh, kw, sh, sw, dh, dw, ho, wo))
+    np.copyto(cols, windows_cnhw(xp, kh, kw, sh, sw, dh, dw, ho, wo))
     return cols.reshape(c * kh * kw, n * ho * wo)
 
 
@@ -84,12 +84,12 @@ def im2col_rows(x: np.ndarray, kh, kw, ph, pw, dh, dw, ho) -> tuple[np.ndarray, 
         xp[:, :, ph:ph + h, :pw] = 0
         xp[:, :, ph:ph + h, pw + w:] = 0
     flat[c * n * plane:] = 0
-    threads.copyto(xp[:, :, ph:ph + h, pw:pw + w], x.transpose(1, 0, 2, 3))
+    np.copyto(xp[:, :, ph:ph + h, pw:pw + w], x.transpose(1, 0, 2, 3))
     it = flat.itemsize
     src = np.lib.stride_tricks.as_strided(
         flat, (c, kh, kw, n, ho * wp), (n * plane * it, dh * wp * it, dw * it, plane * it, it), writeable=False)
     cols = np.empty((c, kh, kw, n, ho * wp), dtype=x.dtype)
-    threads.copyto(cols, src)
+    np.copyto(cols, src)
     return cols.reshape(c * kh * kw, n * ho * wp), wp
 
 
@@ -97,7 +97,7 @@ def _grad_rows(g: np.ndarray, wp: int) -> np.ndarray:
     """(N, C, Ho, Wo) array → (C, N·Ho·Wp) with zeros in the dropped columns x ≥ Wo."""
     n, c, ho, wo = g.shape
     g2 = np.zeros((c, n, ho, wp), dtype=g.dtype)
-    threads.copyto(g2[:, :, :, :wo], g.transpose(1, 0, 2, 3))
+    np.copyto(g2[:, :, :, :wo], g.transpose(1, 0, 2, 3))
     return g2.reshape(c, n * ho * wp)
 
 
@@ -106,24 +106,31 @@ def _as_cn(a: np.ndarray) -> np.ndarray:
     n, c, h, w = a.shape
     t = a.transpose(1, 0, 2, 3)
     if not t.flags.c_contiguous:
-        t = threads.ascontiguous(t)
+        t = np.ascontiguousarray(t)
     return t.reshape(c, n * h * w)
 
 
-#: Column bytes per chunk of images when the columns are not kept for backward: small enough to stay in
-#: cache between the im2col copy and the GEMM that reads it. Measured on ResNet-20's three stages, where
-#: whole-batch columns (40 MB) ran at DRAM speed: 2 MiB chunks took a stage-1 conv forward from ~9 to ~5 ms.
+#: Column bytes per chunk of images: small enough to stay in cache between the im2col copy and the GEMM that
+#: reads it. Measured on ResNet-20's three stages, where whole-batch columns (40 MB) ran at DRAM speed: 2 MiB
+#: chunks took a stage-1 conv forward from ~9 to ~5 ms.
 CHUNK_BYTES = 2 << 20
 
 
-def _images_per_chunk(bytes_per_image: int) -> int:
-    return max(1, CHUNK_BYTES // max(bytes_per_image, 1))
+def _chunks(n: int, bytes_per_image: int, whole: bool = False) -> list[tuple[int, int]]:
+    """(start, stop) ranges of images whose columns take about ``CHUNK_BYTES``; one range when ``whole``."""
+    step = n if whole else max(1, CHUNK_BYTES // max(bytes_per_image, 1))
+    return [(s, min(n, s + step)) for s in range(0, n, step)]
+
+
+def _is_matmul(kh, kw, sh, sw, ph, pw) -> bool:
+    """A 1×1, stride-1, unpadded conv needs no columns: it is a plain matrix multiply over channels."""
+    return kh == kw == 1 and ph == pw == 0 and sh == sw == 1
 
 
 def _gather_ok(c, cout, kh, kw, sh, sw, ph, pw, dh, dw) -> bool:
     """Stride-1 input gradient as a gather (a conv of the padded gradient): valid when the padding is at most
     d·(k−1), and worth it when C_out is not much above C (it reads C_out·k·k values per input pixel)."""
-    return (sh == sw == 1 and not (kh == kw == 1 and ph == pw == 0) and ph <= dh * (kh - 1)
+    return (sh == sw == 1 and not _is_matmul(kh, kw, sh, sw, ph, pw) and ph <= dh * (kh - 1)
             and pw <= dw * (kw - 1) and cout <= 2 * c)
 
 
@@ -131,21 +138,10 @@ def _columns(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows: bool) -> np.ndarra
     """The column matrix of x: flattened-row layout (C·k·k, N·Ho·Wp) or plain (C·k·k, N·Ho·Wo)."""
     if rows:
         return im2col_rows(x, kh, kw, ph, pw, dh, dw, ho)[0]
-    if kh == kw == 1 and ph == pw == 0 and sh == sw == 1:
-        return _as_cn(x)  # a 1×1 conv is a plain matrix multiply over channels
+    if _is_matmul(kh, kw, sh, sw, ph, pw):
+        return _as_cn(x)
     xp = pad_cnhw(x, ph, pw) if (ph or pw) else x
     return im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)
-
-
-def _chunks(n: int, bytes_per_image: int, whole: bool = False):
-    """(start, stop) ranges of images whose columns take about ``CHUNK_BYTES``; one range when ``whole``."""
-    step = n if whole else _images_per_chunk(bytes_per_image)
-    return [(s, min(n, s + step)) for s in range(0, n, step)]
-
-
-def _is_matmul(kh, kw, sh, sw, ph, pw) -> bool:
-    """A 1×1, stride-1, unpadded conv needs no columns: it is a plain matrix multiply over channels."""
-    return kh == kw == 1 and ph == pw == 0 and sh == sw == 1
 
 
 def _conv_gemm(x, w2, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows: bool) -> np.ndarray:
@@ -195,7 +191,7 @@ def dense_backward(g, cache, need_x: bool, need_w: bool, need_b: bool):
     gb = None
     if need_b:
         g2 = _as_cn(g)
-        gb = g2 @ np.ones(g2.shape[1], g2.dtype)  # BLAS column sum (both cores)
+        gb = g2 @ np.ones(g2.shape[1], g2.dtype)  # a BLAS row sum: faster than g2.sum(axis=1)
     gx = None
     if need_x:
         if _is_matmul(kh, kw, sh, sw, ph, pw):

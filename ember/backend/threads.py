@@ -104,7 +104,6 @@ def _env_threads() -> int | None:
 
 
 def _configure() -> None:
-    global _reason
     n = _env_threads()
     user_blas = [k for k in BLAS_ENV_VARS if os.environ.get(k)]
     if n is not None:
@@ -236,12 +235,3 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _matmul_into(a, b, out):
     np.matmul(a, b, out=out)
-
-
-def copyto(dst: np.ndarray, src: np.ndarray) -> None:
-    """``np.copyto``; copies run inside the chunks that ``map_chunks`` spreads over the pool."""
-    np.copyto(dst, src)
-
-
-def ascontiguous(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a)
