@@ -178,3 +178,52 @@ def test_local_response_norm_precise_next_to_huge_channels(torch):
     x[:, :32] *= 1e5
     layer, tlayer = nn.LocalResponseNorm(5, alpha=1.0, beta=0.75, k=1.0), torch.nn.LocalResponseNorm(5, 1.0, 0.75, 1.0)
     check_parity(layer, tlayer, torch, x)
+
+
+# --------------------------------------------------------------------------- at the sizes where ember's threads engage
+
+
+def _run(lib, layer, x, up):
+    xt = lib.tensor(x, requires_grad=True)
+    y = layer(xt)
+    y.backward(lib.tensor(up))
+    grads = {n: np.array(p.grad.numpy() if hasattr(p.grad, "numpy") else p.grad.data, np.float64)
+             for n, p in layer.named_parameters()}
+    out = y.detach().numpy() if hasattr(y, "detach") and lib.__name__ == "torch" else y.data
+    xg = xt.grad.numpy() if lib.__name__ == "torch" else xt.grad.data
+    return {"output": np.array(out, np.float64), "input grad": np.array(xg, np.float64), **grads}
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_layers_at_training_sizes_are_as_accurate_as_pytorch_on_any_number_of_threads(threads, torch):
+    """Small parity shapes fit in one chunk and below the size where products are split; these shapes are
+    built in several chunks of images / channel blocks and split across ember's threads. Sums over 10⁴–10⁵
+    float32 terms differ from PyTorch's in the last digits, so both are compared with a float64 PyTorch run:
+    ember's error must be of the same order as PyTorch's own."""
+    before = ember.get_num_threads()
+    ember.set_num_threads(threads)
+    try:
+        ember.manual_seed(0)
+        cases = [
+            (nn.Conv2d(16, 16, 3, padding=1, bias=False), torch.nn.Conv2d(16, 16, 3, padding=1, bias=False),
+             (24, 16, 32, 32)),  # gather backward, 2 MiB column chunks
+            (nn.Conv2d(16, 32, 3, stride=2, padding=1), torch.nn.Conv2d(16, 32, 3, stride=2, padding=1),
+             (24, 16, 32, 32)),  # strided scatter backward
+            (nn.Conv2d(6, 16, 5), torch.nn.Conv2d(6, 16, 5), (64, 6, 14, 14)),  # stride-1 scatter (C_out > 2C)
+            (nn.BatchNorm2d(16), torch.nn.BatchNorm2d(16), (24, 16, 32, 32)),  # channel blocks
+            (nn.Linear(784, 512), torch.nn.Linear(784, 512), (128, 784)),  # split product, dx ‖ dW
+        ]
+        for layer, tlayer, shape in cases:
+            copy_to_torch(layer, tlayer, torch)
+            x = randn(*shape)
+            up = np.random.default_rng(1).standard_normal(tlayer(torch.from_numpy(x)).shape).astype(np.float32)
+            ours, theirs = _run(ember, layer, x, up), _run(torch, tlayer, x, up)
+            truth = _run(torch, tlayer.double(), x.astype(np.float64), up.astype(np.float64))
+            for k, t in truth.items():
+                scale = np.abs(t).max()
+                err, ref_err = np.abs(ours[k] - t).max(), np.abs(theirs[k] - t).max()
+                assert err <= 4 * ref_err + 1e-6 * scale, (
+                    f"{layer} on {threads} thread(s), {k}: error {err:.3g} vs PyTorch float32's {ref_err:.3g} "
+                    f"(values up to {scale:.3g})")
+    finally:
+        ember.set_num_threads(before)
