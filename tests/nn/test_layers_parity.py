@@ -212,6 +212,11 @@ def test_layers_at_training_sizes_are_as_accurate_as_pytorch_on_any_number_of_th
             (nn.Conv2d(6, 16, 5), torch.nn.Conv2d(6, 16, 5), (64, 6, 14, 14)),  # stride-1 scatter (C_out > 2C)
             (nn.BatchNorm2d(16), torch.nn.BatchNorm2d(16), (24, 16, 32, 32)),  # channel blocks
             (nn.Linear(784, 512), torch.nn.Linear(784, 512), (128, 784)),  # split product, dx ‖ dW
+            (nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)),  # channel-major blocks
+             torch.nn.Sequential(torch.nn.Conv2d(16, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2)),
+             (24, 16, 32, 32)),
+            (nn.Sequential(nn.ReLU(), nn.MaxPool2d(2)), torch.nn.Sequential(torch.nn.ReLU(), torch.nn.MaxPool2d(2)),
+             (24, 16, 32, 32)),  # NCHW blocks
         ]
         for layer, tlayer, shape in cases:
             copy_to_torch(layer, tlayer, torch)
