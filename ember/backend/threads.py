@@ -122,8 +122,6 @@ def _apply(n: int, reason: str, blas: bool = True) -> None:
     _size, _reason = n, reason
     if blas and n > 1:
         set_blas_threads(1)  # the BLAS runs inside ember's threads: one layer of threads, not two
-    if n > 1 and _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="ember")  # the caller is the n-th
 
 
 def set_num_threads(n: int) -> None:
@@ -142,19 +140,27 @@ def get_num_threads() -> int:
     return _size
 
 
-def num_threads() -> int:  # the name the rest of the backend has used
-    return get_num_threads()
-
-
 def status() -> dict:
     """What ``ember info`` prints: the pool, the BLAS threads and why."""
     return {"threads": get_num_threads(), "blas_threads": blas_num_threads(), "reason": _reason}
 
 
 def _get_pool() -> ThreadPoolExecutor | None:
+    global _pool
     if get_num_threads() <= 1 or getattr(_worker, "busy", False):
         return None
+    if _pool is None:  # made on first use, and again in a forked child (which inherits no threads)
+        _pool = ThreadPoolExecutor(max_workers=_size - 1, thread_name_prefix="ember")  # the caller is the n-th
     return _pool
+
+
+def _forget_pool_after_fork() -> None:
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def _as_worker(err: dict, fn, *args):

@@ -2,9 +2,11 @@
 start-up policy (a user's BLAS thread setting is kept as it is)."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -104,3 +106,20 @@ def test_parallel_returns_each_result_in_order(pool):
     assert threads.parallel(lambda: 1, lambda: "two", lambda: [3]) == [1, "two", [3]]
     threads.set_num_threads(1)
     assert threads.parallel(lambda: 1, lambda: 2) == [1, 2]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_gets_a_pool_of_its_own(pool):
+    threads.map_chunks(lambda s, e: time.sleep(0.05), [(0, 1)] * 6)  # the parent's workers exist, now idle
+    pid = os.fork()
+    if pid == 0:  # child: the inherited pool has no threads; using it must not hang
+        ok = threads.map_chunks(lambda s, e: e - s, [(0, 1), (1, 3), (3, 6)]) == [1, 2, 3]
+        os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung on the parent's thread pool")
+        time.sleep(0.01)
+    assert os.WEXITSTATUS(done[1]) == 0
