@@ -189,3 +189,16 @@ def test_zero_element_tensors_are_a_no_op():
         assert fn(w) is w
     lin = nn.Linear(0, 3)
     assert lin(ember.zeros(2, 0)).shape == (2, 3)
+
+
+def test_draws_are_made_in_the_tensors_own_precision():
+    """float32 weights are drawn in float32 (fast); float64 weights keep float64's resolution."""
+    ember.manual_seed(0)
+    w32 = ember.empty(400, 300)
+    w64 = ember.empty(400, 300, dtype=ember.float64)
+    for fill in (lambda t: init.normal_(t, 1.0, 2.0), lambda t: init.uniform_(t, -3.0, 1.0)):
+        fill(w32)
+        fill(w64)
+        assert w32.dtype == np.float32 and w64.dtype == np.float64
+        assert np.any(w64.data != w64.data.astype(np.float32))  # not float32 values in a float64 array
+    assert abs(float(w32.data.mean()) + 1.0) < 0.02 and w32.data.min() >= -3.0 and w32.data.max() <= 1.0
