@@ -38,9 +38,22 @@ def main() -> None:
                 step()
             print(f"{time.perf_counter() - t0:.6f}", flush=True)
         elif cmd[0] == "quit":
-            rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(json.dumps({"peak_rss_mb": rss_mb}), flush=True)
+            print(json.dumps({"peak_rss_mb": peak_rss_mb()}), flush=True)
             return
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not ``ru_maxrss``: Linux carries ``ru_maxrss`` across
+    ``exec``, so a worker started by a large parent (the harness imports PyTorch) would report at least the
+    parent's size — every small ember workload read 224 MB that way."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
