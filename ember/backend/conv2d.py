@@ -150,10 +150,14 @@ def _conv_gemm(x, w2, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows: bool) -> np.
     run = ho * (x.shape[3] + 2 * pw if rows else wo)
     out = np.empty((w2.shape[0], n * run), dtype=np.result_type(w2, x))
 
-    def chunk(s, e):
-        np.matmul(w2, _columns(x[s:e], kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows), out=out[:, s * run:e * run])
+    chunks = _chunks(n, w2.shape[1] * run * x.itemsize, _is_matmul(kh, kw, sh, sw, ph, pw))
+    # one chunk (a small batch, or a 1×1 conv): the threads split the product instead
+    product = threads.matmul if len(chunks) == 1 else np.matmul
 
-    threads.map_chunks(chunk, _chunks(n, w2.shape[1] * run * x.itemsize, _is_matmul(kh, kw, sh, sw, ph, pw)))
+    def chunk(s, e):
+        product(w2, _columns(x[s:e], kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows), out=out[:, s * run:e * run])
+
+    threads.map_chunks(chunk, chunks)
     return out
 
 

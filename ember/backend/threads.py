@@ -13,10 +13,12 @@ threads sleep, so a busy machine slows ember down in proportion instead of colla
 machine ResNet-20 went from 300–600 ms (bimodal, with the load) to 280–290 ms per step.
 
 Settings, in order:
-- ``EMBER_NUM_THREADS=n`` (or ``ember.set_num_threads(n)``): a pool of n threads;
-- otherwise, when the user set ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS``, that
-  choice is kept as it is and ember adds no threads of its own (``ember info`` reports it);
-- otherwise the pool gets the usable cores (at most ``MAX_DEFAULT_THREADS``) and the BLAS one thread.
+- ``EMBER_NUM_THREADS=n`` (or ``ember.set_num_threads(n)``): ember uses n threads;
+- otherwise, when the user set ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS``, ember adds
+  no threads of its own;
+- otherwise ember uses the usable cores (at most ``MAX_DEFAULT_THREADS``).
+The BLAS gets one thread, unless the user set one of those variables: that choice is never overridden
+(``ember info`` reports what is in effect).
 """
 from __future__ import annotations
 
@@ -103,35 +105,43 @@ def _env_threads() -> int | None:
     return n
 
 
+def _user_blas_setting() -> str | None:
+    """``NAME=value`` of the first BLAS thread variable the user set, else None."""
+    for k in BLAS_ENV_VARS:
+        if os.environ.get(k):
+            return f"{k}={os.environ[k]}"
+    return None
+
+
 def _configure() -> None:
-    n = _env_threads()
-    user_blas = [k for k in BLAS_ENV_VARS if os.environ.get(k)]
+    n, user_blas = _env_threads(), _user_blas_setting()
     if n is not None:
         _apply(n, f"EMBER_NUM_THREADS={n}")
     elif user_blas:
-        _apply(1, f"{user_blas[0]}={os.environ[user_blas[0]]} is set: the BLAS threads as asked, no pool", blas=False)
+        _apply(1, f"{user_blas} is set: the BLAS threads as asked, no pool")
     else:
         _apply(min(_usable_cores(), MAX_DEFAULT_THREADS), "default: the usable cores, BLAS single-threaded")
 
 
-def _apply(n: int, reason: str, blas: bool = True) -> None:
+def _apply(n: int, reason: str) -> None:
+    """Use a pool of n threads; the BLAS gets one thread (one layer of threads, not two) unless the user set
+    its thread count, which ember never overrides."""
     global _pool, _size, _reason
     if _pool is not None and _size != n:
         _pool.shutdown(wait=True)
         _pool = None
-    _size, _reason = n, reason
-    if blas and n > 1:
-        set_blas_threads(1)  # the BLAS runs inside ember's threads: one layer of threads, not two
+    user_blas = _user_blas_setting()
+    _size, _reason = n, reason + (f" ({user_blas} kept)" if user_blas and "is set" not in reason else "")
+    if user_blas is None:
+        set_blas_threads(1)
 
 
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads for ember's kernels (like ``torch.set_num_threads``); the BLAS runs one thread
-    inside each. ``n=1`` runs everything on the calling thread, with a single-threaded BLAS."""
+    inside each (unless you set its thread count yourself). ``n=1`` runs everything on the calling thread."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"set_num_threads expects a positive integer, got {n!r}")
     _apply(int(n), f"set_num_threads({int(n)})")
-    if n == 1:
-        set_blas_threads(1)
 
 
 def get_num_threads() -> int:
@@ -221,14 +231,15 @@ def _call(f):
     return f()
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for 2-D arrays, split into column blocks of b (or row blocks of a, whichever side is
-    longer) over the threads when the product is large enough to pay for the hand-off."""
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` for 2-D arrays (into ``out`` if given), split into column blocks of b (or row blocks of a,
+    whichever side is longer) over the threads when the product is large enough to pay for the hand-off."""
     m, k = a.shape
     n = b.shape[1]
-    if get_num_threads() <= 1 or 2.0 * m * n * k < MIN_SPLIT_FLOPS or max(m, n) < 64:
-        return a @ b
-    out = np.empty((m, n), dtype=np.result_type(a, b))
+    if _get_pool() is None or 2.0 * m * n * k < MIN_SPLIT_FLOPS or max(m, n) < 64:
+        return np.matmul(a, b, out=out)
+    if out is None:
+        out = np.empty((m, n), dtype=np.result_type(a, b))
     parts = min(_size, max(m, n) // 32)
     edges = np.linspace(0, max(m, n), parts + 1).astype(int)
     if n >= m:

@@ -94,7 +94,7 @@ def test_a_users_blas_thread_setting_is_kept_and_ember_adds_no_threads():
     s = _startup({"OPENBLAS_NUM_THREADS": "2"})
     assert s["threads"] == 1 and "OPENBLAS_NUM_THREADS=2" in s["reason"]
     if s["blas_threads"] is not None:
-        assert s["blas_threads"] == 2
+        assert s["blas_threads"] == min(2, os.cpu_count())
 
 
 def test_ember_num_threads_sets_the_pool():
@@ -123,3 +123,17 @@ def test_a_forked_child_gets_a_pool_of_its_own(pool):
             pytest.fail("the forked child hung on the parent's thread pool")
         time.sleep(0.01)
     assert os.WEXITSTATUS(done[1]) == 0
+
+
+def test_ember_num_threads_never_overrides_a_users_blas_setting():
+    s = _startup({"EMBER_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "3"})
+    assert s["threads"] == 2 and "OPENBLAS_NUM_THREADS=3 kept" in s["reason"]
+    if s["blas_threads"] is not None:
+        assert s["blas_threads"] == min(3, os.cpu_count())  # OpenBLAS caps it at the cores it sees
+
+
+def test_one_ember_thread_means_a_single_threaded_blas_too():
+    s = _startup({"EMBER_NUM_THREADS": "1"})
+    assert s["threads"] == 1
+    if s["blas_threads"] is not None:
+        assert s["blas_threads"] == 1
