@@ -161,14 +161,13 @@ def _conv_gemm(x, w2, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows: bool) -> np.
     return out
 
 
-def dense_forward(x, w, b, stride, padding, dilation, need_x: bool = False):
+def dense_forward(x, w, b, stride, padding, dilation):
     """Dense conv: returns (out NCHW view of a CNHW buffer, cache for backward).
 
     No columns are kept: whole-batch columns are k·k times the input (40 MB for one ResNet-20 stage-1
     conv at batch 64) and ran at DRAM speed. Forward and backward build them a chunk of images at a time
     (``CHUNK_BYTES``), so each chunk is still in cache when its GEMM reads it, and the cache keeps only
-    ``x`` — alive anyway as the parent tensor. A stride-1 conv whose input needs a gradient takes the
-    gather form in backward, whose columns of the padded *gradient* give dW as well (``_gather_backward``).
+    ``x`` — alive anyway as the parent tensor.
     """
     n, c, h, wd = x.shape
     cout, _, kh, kw = w.shape
@@ -181,27 +180,26 @@ def dense_forward(x, w, b, stride, padding, dilation, need_x: bool = False):
         out += b[:, None]
     wq = wd + 2 * pw if rows else wo
     out = out.reshape(cout, n, ho, wq)[:, :, :, :wo].transpose(1, 0, 2, 3)
-    gather = need_x and _gather_ok(c, cout, kh, kw, sh, sw, ph, pw, dh, dw)
-    return out, (w2, x, (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), rows, gather)
+    return out, (w2, x, (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), rows)
 
 
 def dense_backward(g, cache, need_x: bool, need_w: bool, need_b: bool):
-    w2, x, (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), rows, gather = cache
-    if gather:  # the gradient's columns give both gradients
-        return _gather_backward(g, x, w2, (kh, kw, ph, pw, dh, dw), need_x, need_w, need_b)
+    """A stride-1 conv whose input needs a gradient takes the gather form, whose columns of the padded
+    *gradient* give dW as well (``_gather_backward``); otherwise dW comes from x's columns, rebuilt."""
+    w2, x, (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), rows = cache
     n, c, h, wd = x.shape
     cout = w2.shape[0]
-    gw = _weight_grad(g, x, w2, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows) if need_w else None
     gb = None
     if need_b:
         g2 = _as_cn(g)
         gb = g2 @ np.ones(g2.shape[1], g2.dtype)  # a BLAS row sum: faster than g2.sum(axis=1)
+    if need_x and _gather_ok(c, cout, kh, kw, sh, sw, ph, pw, dh, dw):
+        return (*_gather_backward(g, x, w2, (kh, kw, ph, pw, dh, dw), need_w), gb)
+    gw = _weight_grad(g, x, w2, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows) if need_w else None
     gx = None
     if need_x:
         if _is_matmul(kh, kw, sh, sw, ph, pw):
             gx = (w2.T @ _as_cn(g)).reshape(c, n, h, wd).transpose(1, 0, 2, 3)
-        elif _gather_ok(c, cout, kh, kw, sh, sw, ph, pw, dh, dw):
-            gx = _gather_backward(g, x, w2, (kh, kw, ph, pw, dh, dw), True, False, False)[0]
         else:
             gx = _input_grad_scatter(g, w2, x.shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
     return gx, gw, gb
@@ -260,8 +258,8 @@ def _input_grad_scatter(g, w2, x_shape, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     return dxp[:, :, ph:ph + h, pw:pw + wd].transpose(1, 0, 2, 3)
 
 
-def _gather_backward(g, x, w2, geo, need_x, need_w, need_b):
-    """Stride-1 backward from the columns of the padded gradient (pad q = d·(k−1) − p on each side).
+def _gather_backward(g, x, w2, geo, need_w):
+    """Stride-1 (dx, dW or None) from the columns of the padded gradient (pad q = d·(k−1) − p on each side).
 
     dx = conv(pad(g, q), flip(W) with in/out swapped) = W_f · cols_g, and, from the same columns,
     dW[o, c, i, j] = Σ_pixels x[c, pixel] · cols_g[(o, k−1−i, k−1−j), pixel]: the gradient shifted by
@@ -275,31 +273,25 @@ def _gather_backward(g, x, w2, geo, need_x, need_w, need_b):
     rows = _rows_ok(wd, 2 * qw)
     wp = wd + 2 * qw if rows else wd  # columns x ≥ W of the flattened-row layout are dropped
     run = h * wp
-    if need_x:
-        wf = np.ascontiguousarray(w2.reshape(cout, c, kh, kw)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-        wf = wf.reshape(c, -1)
-        gx = np.empty((c, n * run), dtype=np.result_type(wf, g))
+    wf = np.ascontiguousarray(w2.reshape(cout, c, kh, kw)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    wf = wf.reshape(c, -1)
+    gx = np.empty((c, n * run), dtype=np.result_type(wf, g))
 
     def chunk(s, e):
         cols_g = _columns(g[s:e], kh, kw, 1, 1, qh, qw, dh, dw, h, wd, rows)  # (C_out·kh·kw, m·H·Wp)
-        if need_x:
-            np.matmul(wf, cols_g, out=gx[:, s * run:e * run])
+        np.matmul(wf, cols_g, out=gx[:, s * run:e * run])
         if need_w:
             xr = _grad_rows(x[s:e], wp) if rows else _as_cn(x[s:e])  # zeros where cols_g is dropped
             return cols_g @ xr.T  # big operand on the left: 1.2–1.5× faster in OpenBLAS here
         return None
 
-    parts = threads.map_chunks(chunk, _chunks(n, cout * kh * kw * run * g.itemsize)) if need_x or need_w else []
-    gx = gx.reshape(c, n, h, wp)[:, :, :, :wd].transpose(1, 0, 2, 3) if need_x else None
+    parts = threads.map_chunks(chunk, _chunks(n, cout * kh * kw * run * g.itemsize))
+    gx = gx.reshape(c, n, h, wp)[:, :, :, :wd].transpose(1, 0, 2, 3)
     gw = None
     if need_w:
         r = sum(parts[1:], parts[0])  # (C_out·kh·kw, C)
         gw = r.reshape(cout, kh, kw, c)[:, ::-1, ::-1].transpose(0, 3, 1, 2)
-    gb = None
-    if need_b:
-        g2 = _as_cn(g)
-        gb = g2 @ np.ones(g2.shape[1], g2.dtype)
-    return gx, gw, gb
+    return gx, gw
 
 
 def depthwise_forward(x, w, b, stride, padding, dilation):

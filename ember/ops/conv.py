@@ -64,7 +64,7 @@ class Conv2d(Function):
         geo = (sh, sw), (ph, pw), (dh, dw)
         if groups == 1:
             self.kernel = "dense"
-            out, self.cache = C.dense_forward(x, w, b, *geo, need_x=self.needs_input_grad[0])
+            out, self.cache = C.dense_forward(x, w, b, *geo)
         elif cg == 1:
             self.kernel = "depthwise"
             out, self.cache = C.depthwise_forward(x, w, b, *geo)
@@ -72,8 +72,7 @@ class Conv2d(Function):
             self.kernel = "grouped"
             og = cout // groups
             parts = [C.dense_forward(x[:, k * cg:(k + 1) * cg], w[k * og:(k + 1) * og],
-                                     None if b is None else b[k * og:(k + 1) * og], *geo,
-                                     need_x=self.needs_input_grad[0]) for k in range(groups)]
+                                     None if b is None else b[k * og:(k + 1) * og], *geo) for k in range(groups)]
             self.cache = [p[1] for p in parts]
             out = np.concatenate([p[0] for p in parts], axis=1)
         self.has_bias = b is not None

@@ -53,11 +53,11 @@ def reference_grads(x, w, g, stride, padding, dilation, groups):
 def run(x, w, b, stride, padding, dilation, groups, g, need_x=True):
     cout, cg = w.shape[:2]
     if groups == 1:
-        out, cache = C.dense_forward(x, w, b, stride, padding, dilation, need_x=need_x)
-        return out, C.dense_backward(g, cache, True, True, b is not None)
+        out, cache = C.dense_forward(x, w, b, stride, padding, dilation)
+        return out, C.dense_backward(g, cache, need_x, True, b is not None)
     assert cg == 1
     out, cache = C.depthwise_forward(x, w, b, stride, padding, dilation)
-    return out, C.depthwise_backward(g, cache, True, True, b is not None)
+    return out, C.depthwise_backward(g, cache, need_x, True, b is not None)
 
 
 GEOMETRIES = [
@@ -78,12 +78,12 @@ GEOMETRIES = [
 
 @pytest.mark.parametrize("geo", GEOMETRIES)
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("need_x", [True, False], ids=["keeps-x", "keeps-columns"])
+@pytest.mark.parametrize("need_x", [True, False], ids=["dx-and-dW", "dW-only"])
 @pytest.mark.parametrize("chunked", [False, True], ids=["one-chunk", "image-chunks"])
 def test_kernels_match_the_definition(geo, bias, need_x, chunked, monkeypatch):
-    """need_x=True lets stride-1 gather geometries keep x instead of the columns (both gradients come from
-    the gradient's columns); need_x=False keeps the forward's columns. Both must give the same gradients,
-    whether the columns that are not kept are built for the whole batch or one image at a time."""
+    """With dx asked for, stride-1 gather geometries take dW from the gradient's columns; with dW alone it
+    comes from x's rebuilt columns. Both must give the same gradients, whether the columns are built for the
+    whole batch or one image at a time."""
     if chunked:
         monkeypatch.setattr(C, "CHUNK_BYTES", 1)
     n, c, h, wd, cout, k, s, p, d, groups = geo
@@ -96,11 +96,14 @@ def test_kernels_match_the_definition(geo, bias, need_x, chunked, monkeypatch):
     out, (gx, gw, gb) = run(x, w, b, (s, s), (p, p), (d, d), groups, g, need_x)
     np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-10)
     gx_ref, gw_ref = reference_grads(x, w, g, (s, s), (p, p), (d, d), groups)
-    np.testing.assert_allclose(gx, gx_ref, rtol=1e-10, atol=1e-10)
+    if need_x:
+        np.testing.assert_allclose(gx, gx_ref, rtol=1e-10, atol=1e-10)
+    else:
+        assert gx is None
     np.testing.assert_allclose(gw, gw_ref, rtol=1e-10, atol=1e-10)
     # gradients: the adjoint identities <g, conv(x)> differentiated by x, w, b
     eps = 1e-6
-    for arr, grad in ((x, gx), (w, gw)):
+    for arr, grad in ((x, gx), (w, gw)) if need_x else ((w, gw),):
         idx = tuple(rng.integers(0, m) for m in arr.shape)
         orig = arr[idx]
         arr[idx] = orig + eps
@@ -118,7 +121,6 @@ def test_no_columns_are_kept_for_backward(geo):
     n, c, h, wd, cout, k, s, p, d, groups = geo
     rng = np.random.default_rng(2)
     x, w = rng.standard_normal((n, c, h, wd)), rng.standard_normal((cout, c, k, k))
-    for need_x in (True, False):
-        cache = C.dense_forward(x, w, None, (s, s), (p, p), (d, d), need_x=need_x)[1]
-        kept = [a for a in cache if isinstance(a, np.ndarray)]
-        assert sum(a.nbytes for a in kept) == x.nbytes + w.nbytes  # x and the weight matrix, nothing else
+    cache = C.dense_forward(x, w, None, (s, s), (p, p), (d, d))[1]
+    kept = [a for a in cache if isinstance(a, np.ndarray)]
+    assert sum(a.nbytes for a in kept) == x.nbytes + w.nbytes  # x and the weight matrix, nothing else
