@@ -270,8 +270,10 @@ def _gather_backward(g, x, w2, geo, need_w):
     n, c, h, wd = x.shape
     cout = w2.shape[0]
     qh, qw = dh * (kh - 1) - ph, dw * (kw - 1) - pw
-    rows = _rows_ok(wd, 2 * qw)
-    wp = wd + 2 * qw if rows else wd  # columns x ≥ W of the flattened-row layout are dropped
+    wp = g.shape[3] + 2 * qw  # the padded gradient's width: W + d·(k−1)
+    rows = _rows_ok(wd, wp - wd)
+    if not rows:
+        wp = wd  # plain columns: exactly the W output columns; in rows, columns x ≥ W are dropped
     run = h * wp
     wf = np.ascontiguousarray(w2.reshape(cout, c, kh, kw)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
     wf = wf.reshape(c, -1)

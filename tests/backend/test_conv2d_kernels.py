@@ -68,6 +68,7 @@ GEOMETRIES = [
     (2, 2, 7, 6, 6, 5, 1, 0, 1, 1),   # plain im2col (narrow output) + stride-1 row scatter
     (1, 2, 9, 9, 7, 3, 1, 1, 2, 1),   # dilated row columns + row scatter
     (2, 3, 9, 9, 2, 3, 1, 0, 1, 1),   # no padding: gather with positive re-padding
+    (2, 3, 5, 6, 4, 3, 1, 2, 1, 1),   # padding = k − 1: gather with no re-padding, gradient wider than x
     (1, 2, 7, 12, 3, 3, 1, 2, 2, 1),  # dilation
     (2, 4, 5, 5, 3, 1, 1, 0, 1, 1),   # 1×1 matmul
     (2, 3, 4, 4, 2, 5, 1, 0, 1, 1),   # kernel wider than most of the input: plain im2col
