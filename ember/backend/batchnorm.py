@@ -21,9 +21,7 @@ CHUNK_BYTES = 1 << 20
 
 def _channel_blocks(x: np.ndarray) -> list[tuple[int, int]]:
     c = x.shape[1]
-    per_channel = max(x.nbytes // max(c, 1), 1)
-    step = max(1, min(c, CHUNK_BYTES // per_channel))
-    return [(s, min(c, s + step)) for s in range(0, c, step)]
+    return threads.split(c, x.nbytes // max(c, 1), CHUNK_BYTES)
 
 
 def _axes(x: np.ndarray) -> tuple:

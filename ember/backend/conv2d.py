@@ -118,8 +118,7 @@ CHUNK_BYTES = 2 << 20
 
 def _chunks(n: int, bytes_per_image: int, whole: bool = False) -> list[tuple[int, int]]:
     """(start, stop) ranges of images whose columns take about ``CHUNK_BYTES``; one range when ``whole``."""
-    step = n if whole else max(1, CHUNK_BYTES // max(bytes_per_image, 1))
-    return [(s, min(n, s + step)) for s in range(0, n, step)]
+    return [(0, n)] if whole else threads.split(n, bytes_per_image, CHUNK_BYTES)
 
 
 def _is_matmul(kh, kw, sh, sw, ph, pw) -> bool:

@@ -213,6 +213,12 @@ def _run_all(fn, args: list) -> list:
     return results
 
 
+def split(n: int, bytes_per_item: int, budget: int) -> list[tuple[int, int]]:
+    """(start, stop) ranges over n items, each range about ``budget`` bytes (at least one item)."""
+    step = max(1, budget // max(bytes_per_item, 1))
+    return [(s, min(n, s + step)) for s in range(0, n, step)]
+
+
 def map_chunks(fn, chunks: list) -> list:
     """``[fn(s, e) for s, e in chunks]``, the chunks spread over the calling thread and the pool (NumPy and
     the BLAS release the GIL, so they run in parallel). A chunk must write only its own part of an output."""
