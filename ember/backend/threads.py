@@ -118,7 +118,7 @@ def _configure() -> None:
     if n is not None:
         _apply(n, f"EMBER_NUM_THREADS={n}")
     elif user_blas:
-        _apply(1, f"{user_blas} is set: the BLAS threads as asked, no pool")
+        _apply(1, "no pool of ember's own")
     else:
         _apply(min(_usable_cores(), MAX_DEFAULT_THREADS), "default: the usable cores, BLAS single-threaded")
 
@@ -131,7 +131,7 @@ def _apply(n: int, reason: str) -> None:
         _pool.shutdown(wait=True)
         _pool = None
     user_blas = _user_blas_setting()
-    _size, _reason = n, reason + (f" ({user_blas} kept)" if user_blas and "is set" not in reason else "")
+    _size, _reason = n, reason + (f" ({user_blas} kept)" if user_blas else "")
     if user_blas is None:
         set_blas_threads(1)
 
