@@ -45,15 +45,12 @@ class BatchNorm(Function):
             return out
         cs = channel_shape(x)
         invstd = (1.0 / np.sqrt(var.astype(x.dtype, copy=False) + x.dtype.type(eps))).astype(x.dtype, copy=False)
-        shift = mean.reshape(cs).astype(x.dtype, copy=False)
+        centred = x - mean.reshape(cs).astype(x.dtype, copy=False)
         self.invstd = invstd
-        if weight is None:
-            out = (x - shift) * invstd.reshape(cs)
-        else:
-            out = (x - shift) * (invstd * weight).reshape(cs)
+        self.xhat = centred * invstd.reshape(cs) if self.needs_input_grad[1] else None  # for dγ only
+        out = centred * (invstd if weight is None else invstd * weight).reshape(cs)
         if bias is not None:
             out += bias.reshape(cs)
-        self.xhat = (x - shift) * invstd.reshape(cs) if self.needs_input_grad[1] else None
         return out
 
     def backward(self, g):
