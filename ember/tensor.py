@@ -74,32 +74,28 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):
+class _FixedGradMode(_GradMode):
+    """A mode set by the class; usable as ``@cls()`` or bare ``@cls`` (then the function arrives here)."""
+
+    def __new__(cls, orig_func: Callable | None = None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+    def __init__(self, orig_func: Callable | None = None):
+        super().__init__()
+
+
+class no_grad(_FixedGradMode):
     """Context manager and decorator (``@no_grad()`` or bare ``@no_grad``): ops inside record no graph."""
 
     mode = False
 
-    def __new__(cls, orig_func: Callable | None = None):
-        if orig_func is None:
-            return super().__new__(cls)
-        return cls()(orig_func)
 
-    def __init__(self, orig_func: Callable | None = None):
-        super().__init__()
-
-
-class enable_grad(_GradMode):
+class enable_grad(_FixedGradMode):
     """Context manager and decorator (``@enable_grad()`` or bare): record the graph even inside no_grad."""
 
     mode = True
-
-    def __new__(cls, orig_func: Callable | None = None):
-        if orig_func is None:
-            return super().__new__(cls)
-        return cls()(orig_func)
-
-    def __init__(self, orig_func: Callable | None = None):
-        super().__init__()
 
 
 class set_grad_enabled(_GradMode):
