@@ -69,13 +69,18 @@ def ember_train(params, opt, sched, steps: range, x, y, record=None) -> None:
         opt.zero_grad()
         ember_loss(params, xb, yb).backward()
         opt.step()
-        if sched is not None:
-            if type(sched).__name__ == "ReduceLROnPlateau":
-                sched.step(metric(step))
-            else:
-                sched.step()
-        if record is not None:
-            record.append(_lrs_and_momenta(opt))
+        _after_step(opt, sched, step, record)
+
+
+def _after_step(opt, sched, step: int, record) -> None:
+    """Step the schedule (a plateau schedule reads the metric) and record the rates: both frameworks alike."""
+    if sched is not None:
+        if type(sched).__name__ == "ReduceLROnPlateau":
+            sched.step(metric(step))
+        else:
+            sched.step()
+    if record is not None:
+        record.append(_lrs_and_momenta(opt))
 
 
 def _lrs_and_momenta(opt) -> list[float]:
@@ -104,13 +109,7 @@ def torch_train(torch, params, opt, sched, steps: range, x, y, record=None) -> N
         out = (torch.tensor(xb) @ w1 + b1).tanh() @ w2 + b2
         ((out - torch.tensor(yb)) ** 2).mean().backward()
         opt.step()
-        if sched is not None:
-            if type(sched).__name__ == "ReduceLROnPlateau":
-                sched.step(metric(step))
-            else:
-                sched.step()
-        if record is not None:
-            record.append(_lrs_and_momenta(opt))
+        _after_step(opt, sched, step, record)
 
 
 # ------------------------------------------------------------------ configurations
