@@ -238,11 +238,13 @@ def _call(f):
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a @ b`` for 2-D arrays (into ``out`` if given), split into column blocks of b (or row blocks of a,
-    whichever side is longer) over the threads when the product is large enough to pay for the hand-off."""
+    """``a @ b`` (into ``out`` if given); a product of 2-D arrays large enough to pay for the hand-off is
+    split into column blocks of b (or row blocks of a, whichever side is longer) over the threads."""
+    if a.ndim != 2 or b.ndim != 2 or _get_pool() is None:
+        return np.matmul(a, b, out=out)
     m, k = a.shape
     n = b.shape[1]
-    if _get_pool() is None or 2.0 * m * n * k < MIN_SPLIT_FLOPS or max(m, n) < 64:
+    if 2.0 * m * n * k < MIN_SPLIT_FLOPS or max(m, n) < 64:
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a, b))

@@ -17,7 +17,7 @@ class Linear(Function):
     def forward(self, x, w, b=None):
         if x.shape[-1] != w.shape[1]:
             raise RuntimeError(_shape_error(x.shape, w.shape))
-        out = matmul(x, w.T) if x.ndim == 2 else x @ w.T  # large products split over ember's threads
+        out = matmul(x, w.T)  # a large product is split over ember's threads
         if b is not None:
             out += b
         self.x, self.w, self.has_bias = x, w, b is not None
@@ -31,7 +31,7 @@ class Linear(Function):
         if nx and nw and 2.0 * g2.shape[0] * w.shape[0] * w.shape[1] >= MIN_SPLIT_FLOPS:
             gx, gw = parallel(lambda: g @ w, lambda: g2.T @ x2)  # independent: side by side on two threads
         else:
-            gx = (matmul(g, w) if g.ndim == 2 else g @ w) if nx else None
+            gx = matmul(g, w) if nx else None
             gw = matmul(g2.T, x2) if nw else None
         gb = g2.sum(axis=0) if nb else None
         return gx, gw, gb
