@@ -10,6 +10,7 @@ each node's ``backward`` and accumulating the gradients it returns.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from typing import Any, Callable, Iterable, Sequence
 
@@ -554,9 +555,14 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -
             if g.dtype != t.data.dtype:
                 g = g.astype(t.data.dtype)
             if t.grad is None:
-                # always a private copy: an op may hand the same array to several inputs,
-                # and optimizers and clipping modify .grad in place
-                t.grad = Tensor._wrap(np.array(g, copy=True))
+                # .grad must be private (optimizers and clipping modify it in place), but an op may hand one
+                # array to several inputs, return a view, or pass on the caller's gradient. Like PyTorch's
+                # AccumulateGrad, a leaf takes the array itself when nothing else can reach it: it owns its
+                # memory and the only references are this frame's `g` and getrefcount's argument. Else a copy
+                # (always for a retained non-leaf, whose node's backward still reads g).
+                if ctx is not None or sys.getrefcount(g) > 2 or g.base is not None or not g.flags.writeable:
+                    g = np.array(g, copy=True)
+                t.grad = Tensor._wrap(g)
             else:
                 t.grad.data = t.grad.data + g
             if ctx is None:
@@ -572,6 +578,7 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -
                 pg = unbroadcast(pg, p.data.shape)
             prev = grads.get(p)
             grads[p] = pg if prev is None else prev + pg
+        in_grads = pg = None  # hold no gradient past its node: a leaf's array may then be taken without a copy
         if not retain_graph:
             # free the node: its saved arrays and its links to the inputs
             ctx.parents = None
