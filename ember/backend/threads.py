@@ -248,8 +248,9 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a, b))
-    parts = min(_size, max(m, n) // 32)
-    edges = np.linspace(0, max(m, n), parts + 1).astype(int)
+    length = max(m, n)
+    parts = min(_size, length // 32)
+    edges = [length * i // parts for i in range(parts + 1)]  # integer arithmetic: np.linspace cost 20 µs
     if n >= m:
         tasks = [(a, b[:, s:e], out[:, s:e]) for s, e in zip(edges[:-1], edges[1:])]
     else:
