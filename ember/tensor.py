@@ -535,6 +535,14 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
+def _refs_of_a_local() -> int:
+    local = np.empty(0)
+    return sys.getrefcount(local)
+
+
+_LOCAL_REFS = _refs_of_a_local()  # 2 on CPython 3.11 (the local and the call's argument); measured, not assumed
+
+
 def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Reverse-mode sweep: for each tensor, outputs before inputs, hand its gradient to its node's backward
     and add what comes back (summed down to each input's shape) to that input's running gradient."""
@@ -558,9 +566,9 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -
                 # .grad must be private (optimizers and clipping modify it in place), but an op may hand one
                 # array to several inputs, return a view, or pass on the caller's gradient. Like PyTorch's
                 # AccumulateGrad, a leaf takes the array itself when nothing else can reach it: it owns its
-                # memory and the only references are this frame's `g` and getrefcount's argument. Else a copy
-                # (always for a retained non-leaf, whose node's backward still reads g).
-                if ctx is not None or sys.getrefcount(g) > 2 or g.base is not None or not g.flags.writeable:
+                # memory and only this frame's `g` refers to it (_LOCAL_REFS is what getrefcount says then).
+                # Else a copy (always for a retained non-leaf, whose node's backward still reads g).
+                if ctx is not None or sys.getrefcount(g) > _LOCAL_REFS or g.base is not None or not g.flags.writeable:
                     g = np.array(g, copy=True)
                 t.grad = Tensor._wrap(g)
             else:
