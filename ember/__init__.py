@@ -6,15 +6,15 @@ from ember.dtypes import (  # noqa: F401
 from ember.random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401
 from ember.tensor import (  # noqa: F401
     Function, Tensor, arange, as_tensor, empty, empty_like, enable_grad, eye, from_numpy, full, full_like,
-    is_grad_enabled, is_tensor, linspace, no_grad, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-    randperm, set_grad_enabled, tensor, zeros, zeros_like,
+    inference_mode, is_grad_enabled, is_tensor, linspace, no_grad, ones, ones_like, rand, rand_like, randint, randn,
+    randn_like, randperm, set_grad_enabled, tensor, zeros, zeros_like,
 )
 from ember.ops.api import (  # noqa: F401
     abs, add, allclose, amax, amin, argmax, argmin, bmm, broadcast_to, cat, chunk, clamp, clip, concat, div, eq,
-    equal, exp, expand, expm1, flatten, flip, gather, ge, gt, isfinite, isinf, isnan, le, log, log1p, log_softmax,
-    logsumexp, lt, matmul, max, maximum, mean, min, minimum, mm, mul, ne, neg, pad, permute, pow, prod, relu,
-    repeat, reshape, rsqrt, sigmoid, sign, silu, softmax, split, sqrt, square, squeeze, stack, std, sub, sum, t,
-    tanh, topk, transpose, unsqueeze, var, where,
+    equal, exp, expand, expm1, flatten, flip, gather, ge, gt, index_select, isfinite, isinf, isnan, le, log, log1p,
+    log_softmax, logsumexp, lt, masked_fill, matmul, max, maximum, mean, min, minimum, mm, mul, narrow, ne, neg, pad,
+    permute, pow, prod, relu, repeat, reshape, rsqrt, sigmoid, sign, silu, softmax, split, sqrt, square, squeeze,
+    stack, std, sub, sum, t, tanh, topk, transpose, unbind, unsqueeze, var, where,
 )
 
 bool = bool_  # noqa: A001 - ember.bool like torch.bool
@@ -34,7 +34,8 @@ def __getattr__(name):
     # heavier subpackages load on first use: ember.nn, ember.optim, ember.data, ...
     import importlib
 
-    if name in {"nn", "optim", "data", "models", "train", "diagnose", "tune", "lab", "viz", "backend", "ops"}:
+    if name in {"nn", "optim", "data", "models", "train", "diagnose", "tune", "lab", "viz", "backend", "ops",
+                "utils"}:
         return importlib.import_module(f"ember.{name}")
     if name in {"save", "load"}:
         from ember import serialization

@@ -25,6 +25,12 @@ _NAMES = {
     "bool": np.bool_,
 }
 _VALID = {np.dtype(v) for v in _NAMES.values()}
+# PyTorch's legacy tensor type names (x.type() returns them, x.type('torch.LongTensor') casts)
+_TYPE_NAMES = {
+    "HalfTensor": np.float16, "FloatTensor": np.float32, "DoubleTensor": np.float64, "CharTensor": np.int8,
+    "ByteTensor": np.uint8, "ShortTensor": np.int16, "IntTensor": np.int32, "LongTensor": np.int64,
+    "BoolTensor": np.bool_,
+}
 
 _default = np.dtype(np.float32)
 
@@ -42,6 +48,12 @@ def set_default_dtype(dtype) -> None:
     _default = d
 
 
+def tensor_type_name(dtype) -> str:
+    """'FloatTensor' for float32, 'LongTensor' for int64, ..."""
+    d = np.dtype(dtype)
+    return next(k for k, v in _TYPE_NAMES.items() if np.dtype(v) == d)
+
+
 def is_dtype_name(name: str) -> bool:
     return name.replace("ember.", "").replace("torch.", "") in _NAMES
 
@@ -54,6 +66,8 @@ def resolve(dtype) -> np.dtype:
         key = dtype.replace("ember.", "").replace("torch.", "")
         if key in _NAMES:
             return np.dtype(_NAMES[key])
+        if key in _TYPE_NAMES:
+            return np.dtype(_TYPE_NAMES[key])
     else:
         try:
             d = np.dtype(dtype)

@@ -99,6 +99,31 @@ class enable_grad(_FixedGradMode):
     mode = True
 
 
+class inference_mode(_GradMode):
+    """``torch.inference_mode``: ember has no separate inference tensors, so this is :class:`no_grad`
+    (``inference_mode(False)`` leaves grad mode as it is). Context manager and decorator, bare or called."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # bare @inference_mode
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        super().__init__()
+        self._off = not mode
+
+    def __enter__(self):
+        self._prev.append(is_grad_enabled())
+        if not self._off:
+            _set_grad_enabled(False)
+        return self
+
+    def _fresh(self) -> "_GradMode":
+        ctx = super()._fresh()
+        ctx._off = self._off
+        return ctx
+
+
 class set_grad_enabled(_GradMode):
     """``set_grad_enabled(False)`` switches grad mode at once (like PyTorch); as a context manager or
     decorator the previous mode comes back afterwards."""
@@ -327,11 +352,13 @@ class Tensor:
         return _s.Clone.apply(self)
 
     def to(self, *args, **kwargs) -> "Tensor":
-        """Accepts a dtype; device strings other than 'cpu' are an error."""
+        """Accepts a dtype or a tensor (whose dtype is taken); device strings other than 'cpu' are an error."""
         dtype = kwargs.get("dtype")
         for a in args:
             if isinstance(a, str) and a in ("cpu",):
                 continue
+            if isinstance(a, Tensor):
+                a = a.data.dtype
             if isinstance(a, str) and not _dt.is_dtype_name(a):
                 raise ValueError(f"ember runs on the CPU only; got device {a!r}")
             dtype = a
@@ -343,9 +370,13 @@ class Tensor:
     def cpu(self) -> "Tensor":
         return self
 
-    def type(self, dtype) -> "Tensor":
+    def type(self, dtype=None):
+        """``x.type(dtype)`` casts (dtypes, their names, or PyTorch's type names such as 'torch.LongTensor');
+        ``x.type()`` returns the type name, e.g. 'ember.FloatTensor'."""
         from ember.ops import arithmetic as _a
 
+        if dtype is None:
+            return "ember." + _dt.tensor_type_name(self.data.dtype)
         dtype = _dt.resolve(dtype)
         if dtype == self.data.dtype:
             return self
@@ -359,6 +390,12 @@ class Tensor:
     def double(self):
         return self.type(np.float64)
 
+    def half(self):
+        return self.type(np.float16)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.type(other.data.dtype)
+
     def long(self):
         return self.type(np.int64)
 
@@ -370,6 +407,12 @@ class Tensor:
 
     def contiguous(self):
         return self
+
+    def is_contiguous(self) -> bool:
+        return True  # ember's ops accept any strides, so every tensor behaves as contiguous
+
+    def element_size(self) -> int:
+        return self.data.itemsize
 
     def is_floating_point(self) -> bool:
         return self.data.dtype.kind == "f"
@@ -419,15 +462,27 @@ class Tensor:
                 raise RuntimeError(f"gradient has shape {g.shape} but the tensor has shape {self.shape}")
         backward_graph(self, g, retain_graph)
 
+    def _check_inplace(self, op: str) -> None:
+        """In-place ops are not recorded in the graph: refuse them on a tensor the graph tracks (PyTorch refuses
+        them on leaves too), instead of silently corrupting saved values and losing a gradient path."""
+        if self.requires_grad and _state.grad_enabled:
+            kind = "a leaf tensor" if self._ctx is None else "a tensor in the autograd graph"
+            raise RuntimeError(
+                f"{op}: {kind} that requires grad cannot be modified in place (ember's graph does not record "
+                "in-place ops); do it under ember.no_grad() or use the out-of-place op (x = x + y)")
+
     def zero_(self) -> "Tensor":
+        self._check_inplace("zero_")
         self.data[...] = 0
         return self
 
     def fill_(self, value) -> "Tensor":
-        self.data[...] = value
+        self._check_inplace("fill_")
+        self.data[...] = value.data if isinstance(value, Tensor) else value
         return self
 
     def copy_(self, src) -> "Tensor":
+        self._check_inplace("copy_")
         src = src.data if isinstance(src, Tensor) else np.asarray(src)
         if src.shape != self.shape and np.broadcast_shapes(src.shape, self.shape) != self.shape:
             raise RuntimeError(f"copy_: source shape {src.shape} does not broadcast to {self.shape}")
@@ -437,16 +492,19 @@ class Tensor:
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
         from ember import random as _r
 
+        self._check_inplace("uniform_")
         self.data[...] = _r.generator().uniform(a, b, self.shape)
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
         from ember import random as _r
 
+        self._check_inplace("normal_")
         self.data[...] = _r.generator().normal(mean, std, self.shape)
         return self
 
     def add_(self, other, alpha: float = 1.0) -> "Tensor":
+        self._check_inplace("add_")
         other = other.data if isinstance(other, Tensor) else other
         if alpha == 1.0:
             self.data += other
@@ -458,14 +516,17 @@ class Tensor:
         return self.add_(other, -alpha)
 
     def mul_(self, other) -> "Tensor":
+        self._check_inplace("mul_")
         self.data *= other.data if isinstance(other, Tensor) else other
         return self
 
     def div_(self, other) -> "Tensor":
+        self._check_inplace("div_")
         self.data /= other.data if isinstance(other, Tensor) else other
         return self
 
     def clamp_(self, min=None, max=None) -> "Tensor":
+        self._check_inplace("clamp_")
         np.clip(self.data, min, max, out=self.data)
         return self
 
@@ -655,6 +716,7 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    start, end, step = (v.item() if isinstance(v, (Tensor, np.generic)) else v for v in (start, end, step))
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -682,11 +744,18 @@ def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     return _make(_r.generator().random(_shape_arg(size)).astype(_dt.resolve(dtype)), requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None) -> Tensor:
+def randint(low, high=None, size=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Integers in [low, high); like PyTorch, ``randint(high, size)`` means low = 0."""
     from ember import random as _r
 
+    if size is None and isinstance(high, (tuple, list)):  # randint(10, (3, 2))
+        high, size = None, high
+    if size is None:
+        size = ()
     if high is None:
         low, high = 0, low
+    if requires_grad:
+        raise RuntimeError("only floating point tensors can require gradients; randint makes integers")
     return Tensor._wrap(_r.generator().integers(low, high, size=tuple(size)).astype(_dt.resolve(dtype or np.int64)))
 
 

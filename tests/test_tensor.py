@@ -308,3 +308,64 @@ def test_repr():
     assert repr(ember.tensor([1.0], dtype=ember.float64)) == "tensor([1.], dtype=ember.float64)"
     assert repr(ember.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
     assert "grad_fn=<MulBackward>" in repr(ember.tensor([1.0], requires_grad=True) * 2)
+
+
+# --------------------------------------------------------------------------- PyTorch call forms
+
+
+def test_randint_high_and_size_like_pytorch():
+    assert ember.randint(10, (3, 2)).shape == (3, 2)  # randint(high, size): low = 0
+    x = ember.randint(3, 5, size=(200,))
+    assert x.dtype == np.int64 and x.data.min() >= 3 and x.data.max() < 5
+    assert ember.randint(0, 10, (4,), dtype=ember.float32).dtype == np.float32
+    with pytest.raises(RuntimeError, match="only floating point tensors can require gradients"):
+        ember.randint(0, 10, (4,), requires_grad=True)
+
+
+def test_arange_accepts_tensor_and_numpy_bounds():
+    assert ember.arange(ember.tensor(4)).tolist() == [0, 1, 2, 3] and ember.arange(ember.tensor(4)).dtype == np.int64
+    assert ember.arange(np.int64(3)).dtype == np.int64 and ember.arange(ember.tensor(2.0)).dtype == np.float32
+
+
+def test_dtype_conversions_by_name_and_by_example():
+    x = ember.tensor([1.7, -2.3])
+    assert x.half().dtype == np.float16
+    assert x.type_as(ember.tensor([1])).tolist() == [1, -2]
+    assert x.to(ember.zeros(1, dtype=ember.float64)).dtype == np.float64
+    assert x.type() == "ember.FloatTensor" and ember.arange(2).type() == "ember.LongTensor"
+    assert x.type("torch.DoubleTensor").dtype == np.float64 and x.type("ember.IntTensor").dtype == np.int32
+    assert x.element_size() == 4 and x.is_contiguous()
+
+
+def test_inference_mode_is_no_grad_as_context_and_decorator():
+    x = ember.ones(2, requires_grad=True)
+    with ember.inference_mode():
+        assert not (x * 2).requires_grad
+    with ember.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @ember.inference_mode
+    def bare(t):
+        return t * 2
+
+    @ember.inference_mode()
+    def called(t):
+        return t * 2
+
+    assert not bare(x).requires_grad and not called(x).requires_grad and ember.is_grad_enabled()
+
+
+@pytest.mark.parametrize("op", [
+    lambda t: t.add_(1), lambda t: t.sub_(1), lambda t: t.mul_(2), lambda t: t.div_(2), lambda t: t.zero_(),
+    lambda t: t.fill_(1.0), lambda t: t.clamp_(0, 1), lambda t: t.copy_(ember.ones(3)), lambda t: t.uniform_(),
+    lambda t: t.normal_(),
+], ids=["add_", "sub_", "mul_", "div_", "zero_", "fill_", "clamp_", "copy_", "uniform_", "normal_"])
+def test_in_place_methods_refuse_tensors_the_graph_tracks(op):
+    leaf = ember.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf tensor that requires grad cannot be modified in place"):
+        op(leaf)
+    with pytest.raises(RuntimeError, match="a tensor in the autograd graph"):
+        op(leaf * 2)  # not recorded: it would silently drop a gradient path
+    with ember.no_grad():
+        op(leaf)  # the optimiser's and the initialiser's way
+    op(ember.zeros(3))  # tensors outside the graph are fine

@@ -12,14 +12,15 @@ from ember.ops import activation as A
 from ember.ops import arithmetic as Ar
 from ember.ops import reduce as R
 from ember.ops import shape as S
-from ember.tensor import Tensor
+from ember import dtypes as _dt
+from ember.tensor import Tensor, _state
 
 # ----------------------------------------------------------------------------- helpers
 
 
 def _operand(x, like: Tensor):
     """Python and NumPy scalars become Python scalars (so NumPy keeps the tensor's dtype);
-    arrays take the tensor's float dtype."""
+    arrays take the tensor's float dtype (the default float dtype next to an integer tensor)."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.generic):  # a NumPy scalar would impose its own precision (float64): make it a Python one
@@ -27,8 +28,10 @@ def _operand(x, like: Tensor):
     if isinstance(x, (bool, Number)):
         return x
     arr = np.asarray(x)
-    if arr.dtype.kind == "f" or (like.dtype.kind == "f" and arr.dtype.kind in "iub"):
+    if like.dtype.kind == "f" and arr.dtype.kind in "fiub":
         arr = arr.astype(like.dtype)
+    elif arr.dtype.kind == "f":
+        arr = arr.astype(_dt.get_default_dtype())
     return Tensor._wrap(arr)
 
 
@@ -36,16 +39,68 @@ def _shape_of(x) -> tuple:
     return x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # PyTorch's type categories: bool < integer < floating
+
+
+def _result_dtype(a: Tensor, b: Tensor) -> np.dtype:
+    """PyTorch's type promotion for two tensors: the higher category wins (int64 + float32 is float32,
+    not NumPy's float64); within a category the wider dtype wins; a 0-d tensor decides only when its
+    category is higher than the other operand's (float32 + a 0-d float64 tensor stays float32)."""
+    da, db = a.data.dtype, b.data.dtype
+    ca, cb = _CATEGORY.get(da.kind, 3), _CATEGORY.get(db.kind, 3)
+    za, zb = a.data.ndim == 0, b.data.ndim == 0
+    if za != zb:
+        (d, cd), (z, cz) = ((db, cb), (da, ca)) if za else ((da, ca), (db, cb))
+        return z if cz > cd else d
+    if ca != cb:
+        return da if ca > cb else db
+    return np.promote_types(da, db)
+
+
+def _promote(a, b, true_div: bool = False):
+    """Cast two operands (tensors, or one tensor and a Python scalar) to the dtype PyTorch computes in.
+    Integer tensors with a Python float, and integer true division, give the default float dtype."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        out = _result_dtype(a, b)
+    else:
+        t, s = (a, b) if isinstance(a, Tensor) else (b, a)
+        out = t.data.dtype
+        if out.kind != "f" and isinstance(s, float):
+            out = _dt.get_default_dtype()
+    if true_div and out.kind != "f":
+        out = _dt.get_default_dtype()
+    if isinstance(a, Tensor) and a.data.dtype != out:
+        a = a.type(out)
+    if isinstance(b, Tensor) and b.data.dtype != out:
+        b = b.type(out)
+    return a, b
+
+
+def _to_float(x: Tensor) -> Tensor:
+    """Integer and bool tensors become the default float dtype (torch.exp(int tensor) is float32)."""
+    return x if x.data.dtype.kind == "f" else x.type(_dt.get_default_dtype())
+
+
 def _binary(fn):
     name = fn.__name__.lower()
+    true_div = fn is Ar.Div
 
     def op(a, b):
         if isinstance(a, Tensor):
-            a, b = a, _operand(b, a)
+            if isinstance(b, Tensor):
+                da, db = a.data.dtype, b.data.dtype
+                if da is not db or (true_div and da.kind != "f"):
+                    a, b = _promote(a, b, true_div)
+            else:
+                b = _operand(b, a)
+                if isinstance(b, Tensor) or a.data.dtype.kind != "f":
+                    a, b = _promote(a, b, true_div)
         elif isinstance(b, Tensor):
-            a, b = _operand(a, b), b
+            a = _operand(a, b)
+            if isinstance(a, Tensor) or b.data.dtype.kind != "f":
+                a, b = _promote(a, b, true_div)
         else:
-            a, b = Tensor(a), Tensor(b)
+            a, b = _promote(Tensor(a), Tensor(b), true_div)
         try:
             return fn.apply(a, b)
         except ValueError:
@@ -80,9 +135,9 @@ mm = bmm = matmul
 
 
 def neg(x): return Ar.Neg.apply(x)
-def exp(x): return Ar.Exp.apply(x)
-def log(x): return Ar.Log.apply(x)
-def sqrt(x): return Ar.Sqrt.apply(x)
+def exp(x): return Ar.Exp.apply(_to_float(x))
+def log(x): return Ar.Log.apply(_to_float(x))
+def sqrt(x): return Ar.Sqrt.apply(_to_float(x))
 def abs(x): return Ar.Abs.apply(x)  # noqa: A001
 def sign(x): return Ar.Sign.apply(x)
 
@@ -105,25 +160,39 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
 clip = clamp
 
 
-def where(condition, x, y) -> Tensor:
+def where(condition, x=None, y=None):
+    """``x`` where ``condition`` holds, else ``y`` (either may be a Python scalar), in the dtype PyTorch
+    promotes them to; ``where(condition)`` alone is ``condition.nonzero(as_tuple=True)``."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if x is None and y is None:
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in np.nonzero(cond))
+    if x is None or y is None:
+        raise TypeError("where() takes a condition and both x and y, or the condition alone")
     ref = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else None
-    if ref is None:
-        return Tensor(np.where(cond, x, y))
-    return Ar.Where.apply(cond.astype(bool), _operand(x, ref), _operand(y, ref))
+    if ref is None:  # two scalars: the dtype a tensor of them would get
+        kinds = [_dt.default_for_python_value(v) for v in (x, y)]  # bool < int64 < the default float
+        dtype = _b.max(kinds, key=lambda d: "bif".index(d.kind))
+        return Tensor._wrap(np.where(cond, np.asarray(x, dtype), np.asarray(y, dtype)))
+    x, y = _operand(x, ref), _operand(y, ref)
+    x, y = _promote(x, y)
+    return Ar.Where.apply(cond.astype(bool), x, y)
 
 
 # ----------------------------------------------------------------------------- reductions
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
+    if dtype is not None:  # like PyTorch: cast first, then sum in that dtype
+        x = x.type(dtype)
     if x.dtype.kind in "biu":  # integer sums like PyTorch: int64, no graph
         total = np.sum(x.data, axis=R.normalize_dims(dim, x.ndim), keepdims=keepdim)
         return Tensor._wrap(np.asarray(total, dtype=np.int64))
     return R.Sum.apply(x, dim=dim, keepdim=keepdim)
 
 
-def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.type(dtype)
     if x.dtype.kind not in "f":
         raise RuntimeError(f"mean() needs a floating point tensor, got dtype {x.dtype}; call .float() first")
     return R.Mean.apply(x, dim=dim, keepdim=keepdim)
@@ -223,6 +292,66 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     return x[tuple(grids)]
 
 
+def index_select(x: Tensor, dim: int, index) -> Tensor:
+    """The entries of ``x`` at the positions ``index`` (1-D integers) along ``dim``; backward scatter-adds."""
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim > 1 or idx.dtype.kind not in "iu":
+        raise RuntimeError(f"index_select: index must be a 1-D integer tensor, got shape {idx.shape} and dtype "
+                           f"{idx.dtype}")
+    dim = _dim(dim, x.ndim, x.shape)
+    return x[(slice(None),) * dim + (idx.reshape(-1),)]
+
+
+def masked_fill(x: Tensor, mask, value) -> Tensor:
+    """``x`` with ``value`` wherever the boolean ``mask`` (broadcast to x's shape) is True; the gradient
+    reaches x where the mask is False."""
+    m = _fill_mask(x, mask, "masked_fill")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        value = value.data
+    return Ar.Where.apply(m, np.asarray(value, dtype=x.dtype), x)
+
+
+def _fill_mask(x: Tensor, mask, fn: str) -> np.ndarray:
+    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise RuntimeError(f"{fn}: the mask must be a bool tensor, got dtype {m.dtype}")
+    try:
+        ok = np.broadcast_shapes(m.shape, x.shape) == x.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f"{fn}: mask of shape {m.shape} does not broadcast to the tensor's shape {x.shape}")
+    return m
+
+
+def _masked_fill_(x: Tensor, mask, value) -> Tensor:
+    x._check_inplace("masked_fill_")
+    m = _fill_mask(x, mask, "masked_fill_")
+    np.copyto(x.data, value.data if isinstance(value, Tensor) else value, where=m, casting="unsafe")
+    return x
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    """The slices of ``x`` along ``dim``, that dimension removed."""
+    dim = _dim(dim, x.ndim, x.shape)
+    lead = (slice(None),) * dim
+    return tuple(x[lead + (i,)] for i in range(x.shape[dim]))
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``length`` entries of ``x`` from ``start`` along ``dim`` (a view, like slicing)."""
+    dim = _dim(dim, x.ndim, x.shape)
+    n = x.shape[dim]
+    if start < 0:
+        start += n
+    if not (0 <= start <= n and 0 <= length and start + length <= n):
+        raise IndexError(f"narrow: start {start} and length {length} are out of range for dimension {dim} of "
+                         f"size {n} (shape {x.shape})")
+    return x[(slice(None),) * dim + (slice(start, start + length),)]
+
+
 # ----------------------------------------------------------------------------- shapes
 
 
@@ -303,10 +432,23 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
+def _common_dtype(tensors: list) -> list:
+    """The tensors cast to the dtype PyTorch's cat/stack promote them to (float32 with int64 is float32)."""
+    out = tensors[0].data.dtype
+    if all(t.data.dtype == out for t in tensors):
+        return tensors
+    for t in tensors[1:]:
+        d = t.data.dtype
+        co, cd = _CATEGORY.get(out.kind, 3), _CATEGORY.get(d.kind, 3)
+        out = out if co > cd else d if cd > co else np.promote_types(out, d)
+    return [t if t.data.dtype == out else t.type(out) for t in tensors]
+
+
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in tensors]
     if tensors:
         dim = _dim(dim, tensors[0].ndim)
+        tensors = _common_dtype(tensors)
     return S.Cat.apply(*tensors, dim=dim)
 
 
@@ -317,6 +459,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in tensors]
     if not tensors:
         raise ValueError("stack expects a non-empty sequence of tensors")
+    tensors = _common_dtype(tensors)
     return S.Stack.apply(*tensors, dim=_dim(dim, tensors[0].ndim + 1, tensors[0].shape))
 
 
@@ -371,17 +514,23 @@ def getitem(x: Tensor, index) -> Tensor:
 # ----------------------------------------------------------------------------- activations
 
 
-def sigmoid(x): return A.Sigmoid.apply(x)
-def tanh(x): return A.Tanh.apply(x)
+def sigmoid(x): return A.Sigmoid.apply(_to_float(x))
+def tanh(x): return A.Tanh.apply(_to_float(x))
 def relu(x): return A.ReLU.apply(x)
 def silu(x): return A.SiLU.apply(x)
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
+def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    """exp(x) / Σ exp(x) along ``dim``; with ``dtype`` the input is cast first (as PyTorch)."""
+    if dtype is not None:
+        x = x.type(dtype)
     return A.Softmax.apply(x, dim=_dim(dim, x.ndim))
 
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    """x − logsumexp(x) along ``dim``; with ``dtype`` the input is cast first (as PyTorch)."""
+    if dtype is not None:
+        x = x.type(dtype)
     return A.LogSoftmax.apply(x, dim=_dim(dim, x.ndim))
 
 
@@ -425,6 +574,32 @@ builtins_sum = _b.sum  # this module shadows sum, max, min, abs and pow with the
 # ----------------------------------------------------------------------------- Tensor methods
 
 
+def _inplace(op, ufunc, symbol: str):
+    """``x += y`` and friends: in place (so ``p -= lr * p.grad`` under no_grad updates the parameter), except
+    when the graph must record the op: then ``x = x + y`` (ember's graph records no in-place ops)."""
+
+    def iop(self, other):
+        if _state.grad_enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            if self.requires_grad and self._ctx is None:
+                raise RuntimeError(f"{symbol}: a leaf tensor that requires grad cannot be modified in place; do it "
+                                   f"under ember.no_grad(), or write x = x {symbol[0]} y")
+            return op(self, other)
+        o = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, o, out=self.data, casting="same_kind")
+        except TypeError:
+            od = o.dtype if isinstance(o, np.ndarray) else type(o).__name__
+            raise RuntimeError(f"{symbol}: the result of {self.dtype} {symbol[0]} {od} cannot be stored in place in "
+                               f"a tensor of dtype {self.dtype}") from None
+        except ValueError as e:
+            raise RuntimeError(f"{symbol}: cannot update a tensor of shape {self.shape} in place with an operand of "
+                               f"shape {np.shape(o)}: {e}") from None
+        return self
+
+    iop.__name__ = f"__i{op.__name__}__"
+    return iop
+
+
 def _install() -> None:
     T = Tensor
 
@@ -456,6 +631,11 @@ def _install() -> None:
     T.__invert__ = lambda self: Tensor._wrap(~self.data)
     T.__and__ = lambda self, o: Tensor._wrap(self.data & (o.data if isinstance(o, Tensor) else o))
     T.__or__ = lambda self, o: Tensor._wrap(self.data | (o.data if isinstance(o, Tensor) else o))
+    T.__xor__ = lambda self, o: Tensor._wrap(self.data ^ (o.data if isinstance(o, Tensor) else o))
+    T.__iadd__ = _inplace(add, np.add, "+=")
+    T.__isub__ = _inplace(sub, np.subtract, "-=")
+    T.__imul__ = _inplace(mul, np.multiply, "*=")
+    T.__itruediv__ = _inplace(div, np.true_divide, "/=")
     T.__floordiv__ = lambda self, o: Tensor._wrap(self.data // (o.data if isinstance(o, Tensor) else o))
     T.__mod__ = lambda self, o: Tensor._wrap(self.data % (o.data if isinstance(o, Tensor) else o))
     for name in ("add", "sub", "mul", "div", "matmul", "mm", "bmm", "maximum", "minimum", "pow", "exp", "log",
@@ -463,9 +643,13 @@ def _install() -> None:
                  "max", "min", "amax", "amin", "var", "std", "logsumexp", "prod", "argmax", "argmin", "topk",
                  "gather", "reshape", "flatten", "permute", "transpose", "expand", "squeeze", "unsqueeze",
                  "split", "chunk", "flip", "repeat", "sigmoid", "tanh", "relu", "softmax", "log_softmax",
-                 "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "t"):
+                 "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "t", "index_select",
+                 "masked_fill", "unbind", "narrow"):
         setattr(T, name, globals()[name])
     T.view = reshape
+    T.swapaxes = T.swapdims = transpose
+    T.masked_fill_ = _masked_fill_
+    T.where = lambda self, condition, other: where(condition, self, other)
     T.view_as = lambda self, other: reshape(self, other.shape)
     T.reshape_as = T.view_as
     T.expand_as = lambda self, other: expand(self, other.shape)

@@ -172,6 +172,14 @@ SHAPE = [
     Case("gather", lambda lib, F, a: lib.gather(a, 1, T(lib, GATHER)), (((3, 4), "n"),)),
     Case("flip", lambda lib, F, a: lib.flip(a, (0, 2)), (((2, 3, 4), "n"),)),
     Case("repeat", lambda lib, F, a: a.repeat(2, 1, 3), (((3, 2), "n"),)),
+    Case("index_select", lambda lib, F, a: a.index_select(1, T(lib, [3, 0, 3])), (((3, 4), "n"),)),
+    Case("index_select_fn", lambda lib, F, a: lib.index_select(a, -3, T(lib, [1, 1])), (((2, 3, 4), "n"),)),
+    Case("masked_fill", lambda lib, F, a: a.masked_fill(T(lib, MASK), -1.5), (((3, 4), "n"),)),
+    Case("masked_fill_row_mask", lambda lib, F, a: lib.masked_fill(a, T(lib, MASK[0]), 0.0), (((3, 4), "n"),)),
+    Case("unbind", lambda lib, F, a: a.unbind(1), (((2, 3), "n"),)),
+    Case("narrow", lambda lib, F, a: a.narrow(1, 1, 2), (((3, 4), "n"),)),
+    Case("narrow_negative_start", lambda lib, F, a: lib.narrow(a, 0, -2, 2), (((3, 4), "n"),)),
+    Case("where_method", lambda lib, F, a, b: a.where(T(lib, MASK), b), (((3, 4), "n"), ((3, 4), "n"))),
 ]
 
 # ----------------------------------------------------------------------------------------- activations

@@ -90,3 +90,13 @@ def test_prelu_learns_its_slope_and_checks_its_shape():
 def test_gelu_rejects_an_unknown_approximation():
     with pytest.raises(ValueError, match="'none' or 'tanh'"):
         F.gelu(ember.randn(3), approximate="erf")
+
+
+def test_softmax_dtype_argument_casts_first():
+    x = ember.randn(2, 3, requires_grad=True)
+    for y in (ember.softmax(x, 1, dtype=ember.float64), x.log_softmax(-1, dtype=ember.float64),
+              F.softmax(x, dim=1, dtype=ember.float64)):
+        assert y.dtype == np.float64
+    F.log_softmax(x, 1, dtype=ember.float64).sum().backward()
+    assert x.grad.dtype == np.float32
+

@@ -151,3 +151,79 @@ def test_matmul_batched_gradient_shapes():
     v = ember.randn(3, requires_grad=True)
     (v @ v).backward()
     assert_close(v.grad, 2 * v.data, what="d(v·v)/dv")
+
+
+# --------------------------------------------------------------------------- type promotion (PyTorch's rules)
+
+
+@pytest.mark.parametrize("make,dtype", [
+    (lambda: ember.randn(3) + ember.arange(3), np.float32),  # NumPy would give float64
+    (lambda: ember.arange(3) * 0.5, np.float32),
+    (lambda: 0.5 * ember.arange(3), np.float32),
+    (lambda: ember.arange(3) / 2, np.float32),  # true division of integers
+    (lambda: ember.arange(3) / ember.arange(1, 4), np.float32),
+    (lambda: ember.arange(3) ** 0.5, np.float32),
+    (lambda: ember.randn(3) * ember.tensor(2.0, dtype=ember.float64), np.float32),  # a 0-d tensor does not widen
+    (lambda: ember.arange(3) + ember.tensor(2.0, dtype=ember.float64), np.float64),  # ... unless of a higher kind
+    (lambda: ember.randn(3) * ember.randn(3, dtype=ember.float64), np.float64),
+    (lambda: ember.arange(3, dtype=ember.int32) + ember.tensor(1), np.int32),
+    (lambda: ember.tensor([True, False]) + ember.tensor(2), np.int64),
+    (lambda: ember.sqrt(ember.tensor([4, 9])), np.float32),
+    (lambda: ember.exp(ember.arange(2)), np.float32),
+    (lambda: ember.where(ember.tensor([True, False]), 1.0, 0.0), np.float32),
+    (lambda: ember.where(ember.tensor([True, False]), 1, 0), np.int64),
+    (lambda: ember.where(ember.tensor([True, False]), ember.randn(2), ember.tensor(0.0, dtype=ember.float64)),
+     np.float32),
+    (lambda: ember.tensor(np.array([255], np.uint8)) / 255, np.float32),
+])
+def test_mixed_dtypes_promote_like_pytorch(make, dtype):
+    assert make().dtype == dtype
+
+
+def test_promotion_keeps_the_gradient_and_its_dtype():
+    x = ember.randn(3, requires_grad=True)
+    (x * ember.arange(3) + x.double()).sum().backward()  # float32·int64 → float32, then + float64
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad.data, np.arange(3) + 1.0)
+
+
+# --------------------------------------------------------------------------- augmented assignment
+
+
+def test_augmented_assignment_updates_in_place_under_no_grad():
+    lin = ember.nn.Linear(3, 2)
+    before = lin.weight.data.copy()
+    lin(ember.randn(4, 3)).sum().backward()
+    with ember.no_grad():
+        for p in lin.parameters():
+            p -= 0.1 * p.grad  # the classic manual SGD step: must change the module's own parameter
+    np.testing.assert_allclose(lin.weight.data, before - 0.1 * lin.weight.grad.data)
+    assert lin.weight.requires_grad and lin.weight.is_leaf
+    x = ember.zeros(3)
+    view = x[1:]
+    x += 1
+    x *= 3
+    x /= 2
+    assert x.tolist() == [1.5, 1.5, 1.5] and view.tolist() == [1.5, 1.5]  # views see the update, as in PyTorch
+
+
+def test_augmented_assignment_in_the_graph_is_recorded_out_of_place():
+    a = ember.ones(2, requires_grad=True)
+    h = a * 2
+    h += a  # a residual: h = h + a, recorded
+    total = ember.zeros(())
+    total += h.sum()  # accumulating a loss into a tensor that does not require grad
+    total.backward()
+    np.testing.assert_array_equal(a.grad.data, [3.0, 3.0])
+
+
+def test_augmented_assignment_errors_name_the_problem():
+    w = ember.zeros(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"\+=: a leaf tensor that requires grad cannot be modified in place"):
+        w += 1
+    with pytest.raises(RuntimeError, match=r"shape \(3,\) in place with an operand of shape \(2, 3\)"):
+        x = ember.zeros(3)
+        x += ember.ones(2, 3)
+    with pytest.raises(RuntimeError, match="cannot be stored in place in a tensor of dtype int64"):
+        i = ember.arange(3)
+        i += 0.5

@@ -144,3 +144,13 @@ def test_prod_gradient_with_zeros_matches_pytorch(torch):
         x.prod(**kw).sum().backward()
         t.prod(**kw).sum().backward()
         assert_close(x.grad, t.grad, what=f"prod{kw} gradient with zeros")
+
+
+def test_sum_and_mean_honour_dtype_like_pytorch():
+    x = ember.tensor([[1.5, 2.25], [3.0, 4.0]], requires_grad=True)
+    s = x.sum(dtype=ember.float64)
+    assert s.dtype == np.float64 and ember.sum(x, 1, dtype=ember.float64).dtype == np.float64
+    s.backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    assert ember.arange(4).mean(dtype=ember.float32).item() == 1.5
+    assert ember.tensor([1, 2], dtype=ember.int32).sum(dtype=ember.int32).dtype == np.int64  # integer sums stay int64

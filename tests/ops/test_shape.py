@@ -88,3 +88,49 @@ def test_in_place_assignment_to_a_tensor_that_requires_grad_is_refused():
     with ember.no_grad():
         x[0] = 1.0
     assert x.data[0] == 1.0
+
+
+# --------------------------------------------------------------------------- index_select, masked_fill, ...
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: ember.randn(3, 4).index_select(1, ember.tensor([[0, 1]])), r"1-D integer tensor, got shape \(1, 2\)"),
+    (lambda: ember.randn(3, 4).index_select(1, ember.tensor([0.0])), r"integer tensor.*float32"),
+    (lambda: ember.randn(3, 4).index_select(2, ember.tensor([0])), r"dimension 2 is out of range for shape \(3, 4\)"),
+    (lambda: ember.randn(3, 4).masked_fill(ember.tensor([1, 0, 1, 0]), 0.0), r"bool tensor, got dtype int64"),
+    (lambda: ember.randn(3, 4).masked_fill(ember.ones(2, 3, 4, dtype=ember.bool), 0.0),
+     r"mask of shape \(2, 3, 4\) does not broadcast to the tensor's shape \(3, 4\)"),
+    (lambda: ember.randn(3, 4).masked_fill(ember.ones(3, dtype=ember.bool), 0.0), r"mask of shape \(3,\)"),
+    (lambda: ember.randn(3, 4).masked_fill(ember.ones(4, dtype=ember.bool), ember.zeros(2)), r"0-d tensor"),
+    (lambda: ember.randn(3, 4).narrow(1, 3, 2), r"start 3 and length 2 are out of range for dimension 1 of size 4"),
+])
+def test_index_select_masked_fill_narrow_errors_name_the_problem(call, message):
+    with pytest.raises((RuntimeError, IndexError), match=message):
+        call()
+
+
+def test_masked_fill_keeps_dtype_and_takes_a_0d_tensor_value():
+    mask = ember.tensor([True, False, True])
+    assert ember.arange(3).masked_fill(mask, 7).tolist() == [7, 1, 7]
+    y = ember.zeros(3, dtype=ember.float64).masked_fill(mask, ember.tensor(float("-inf")))
+    assert y.dtype == np.float64 and y.tolist() == [float("-inf"), 0.0, float("-inf")]
+
+
+def test_masked_fill_in_place():
+    x = ember.zeros(2, 3)
+    assert x.masked_fill_(ember.tensor([True, False, True]), 2.0) is x
+    np.testing.assert_array_equal(x.data, [[2, 0, 2], [2, 0, 2]])
+    w = ember.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="masked_fill_: a leaf tensor that requires grad"):
+        w.masked_fill_(ember.tensor([True, False, True]), 1.0)
+
+
+def test_where_with_the_condition_alone_gives_the_indices_like_nonzero():
+    rows, cols = ember.where(ember.tensor([[0, 1], [1, 1]]) > 0)
+    assert rows.tolist() == [0, 1, 1] and cols.tolist() == [1, 0, 1] and rows.dtype == np.int64
+
+
+def test_swapaxes_and_unbind_of_a_module_level_call():
+    x = ember.randn(2, 3, 4)
+    assert x.swapaxes(0, 2).shape == (4, 3, 2) and x.swapdims(-1, 0).shape == (4, 3, 2)
+    assert [t.shape for t in ember.unbind(x, -1)] == [(2, 3)] * 4
