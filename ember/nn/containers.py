@@ -43,9 +43,44 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
+    def __delitem__(self, idx) -> None:
+        keys = list(self._modules)
+        for k in (keys[idx] if isinstance(idx, slice) else [keys[idx]]):
+            del self._modules[k]
+        if all(k.isdigit() for k in keys):  # keep the numbering 0..n-1, as PyTorch does
+            _renumber(self)
+
+    def __add__(self, other: "Sequential") -> "Sequential":
+        if not isinstance(other, Sequential):
+            raise TypeError(f"can only add a Sequential to a Sequential, got {type(other).__name__}")
+        return Sequential(*self, *other)
+
     def append(self, module: Module) -> "Sequential":
         self.add_module(str(len(self._modules)), module)
         return self
+
+    def extend(self, modules: Iterable[Module]) -> "Sequential":
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> "Sequential":
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"insert index {index} is out of range for a Sequential of {n} modules")
+        mods = list(self._modules.values())
+        mods.insert(index % (n + 1) if index < 0 else index, module)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)
+        return self
+
+
+def _renumber(container: Module) -> None:
+    mods = list(container._modules.values())
+    container._modules.clear()
+    for i, m in enumerate(mods):
+        container.add_module(str(i), m)
 
 
 class ModuleList(Module):
@@ -81,6 +116,18 @@ class ModuleList(Module):
     def __setitem__(self, idx: int, module: Module) -> None:
         self.add_module(list(self._modules)[idx], module)
 
+    def __delitem__(self, idx) -> None:
+        keys = list(self._modules)
+        for k in (keys[idx] if isinstance(idx, slice) else [keys[idx]]):
+            del self._modules[k]
+        _renumber(self)
+
+    def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> "ModuleList":
+        return ModuleList(list(self) + list(other))
+
     def __len__(self) -> int:
         return len(self._modules)
 
@@ -107,6 +154,15 @@ class ModuleDict(Module):
 
     def __contains__(self, key: str) -> bool:
         return key in self._modules
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def pop(self, key: str) -> Module:
+        return self._modules.pop(key)
+
+    def clear(self) -> None:
+        self._modules.clear()
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -66,6 +66,12 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() is called")
         params, buffers, modules = self._parameters, self._buffers, self._modules
+        if name in params and isinstance(value, Tensor) and not isinstance(value, Parameter):
+            # PyTorch refuses this too: silently turning the parameter into a plain attribute would drop it from
+            # parameters() and state_dict() (replacing it by a module or a Parameter is fine)
+            raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} (ember.nn.Parameter or None "
+                            "expected); wrap it in nn.Parameter, or copy values in with "
+                            f"`with ember.no_grad(): self.{name}.copy_(value)`")
         # a name lives in one registry; re-assigning within the same kind keeps its position (and state_dict order)
         keep = params if isinstance(value, Parameter) else modules if isinstance(value, Module) else (
             buffers if name in buffers and (value is None or isinstance(value, Tensor)) else None)
@@ -123,14 +129,18 @@ class Module:
     register_module = add_module
 
     # ---------------------------------------------------------------- traversal
-    def named_modules(self, memo: set | None = None, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+        """Every module of the tree, depth first, with its dotted name; a module reachable by several paths comes
+        once (under its first name) unless ``remove_duplicate=False``."""
         memo = set() if memo is None else memo
         stack = [(prefix, self)]
         while stack:
             name, m = stack.pop()
-            if id(m) in memo:
-                continue
-            memo.add(id(m))
+            if remove_duplicate:
+                if id(m) in memo:
+                    continue
+                memo.add(id(m))
             yield name, m
             children = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items() if c is not None]
             stack.extend(reversed(children))
@@ -286,7 +296,8 @@ class Module:
     def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
         """Every parameter and persistent buffer by dotted name (tensors share memory with the model)."""
         out: OrderedDict[str, Tensor] = OrderedDict()
-        for mname, m in self.named_modules(prefix=prefix.rstrip(".")):
+        # like PyTorch, a module shared by two parents is saved under both names
+        for mname, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             pre = f"{mname}." if mname else ""
             for k, p in m._parameters.items():
                 if p is not None:

@@ -1,4 +1,6 @@
 """Re-assigning a registered submodule or parameter keeps its place, as in PyTorch."""
+import pytest
+
 import ember
 import ember.nn as nn
 
@@ -20,3 +22,27 @@ def test_reassigned_parameter_keeps_its_position_and_kind_changes_move_it():
     assert list(m._parameters) == ["w", "v"]
     m.w = nn.Linear(1, 1)  # now a module: no longer a parameter
     assert list(m._parameters) == ["v"] and "w" in m._modules
+
+
+def test_assigning_a_plain_tensor_to_a_parameter_is_an_error_like_pytorch():
+    lin = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match=r"cannot assign Tensor as parameter 'weight' \(ember.nn.Parameter or None"):
+        lin.weight = ember.zeros(2, 2)
+    assert [n for n, _ in lin.named_parameters()] == ["weight", "bias"]
+    lin.bias = None  # allowed: no bias
+    lin.weight = nn.Parameter(ember.zeros(2, 2))
+    assert [n for n, _ in lin.named_parameters()] == ["weight"]
+
+
+def test_a_shared_module_is_saved_under_every_name_like_pytorch(torch):
+    def build(lib):
+        shared = lib.nn.Linear(2, 2)
+        return lib.nn.Sequential(shared, lib.nn.ReLU(), shared)
+
+    e, t = build(ember), build(torch)
+    assert list(e.state_dict()) == list(t.state_dict())
+    assert [n for n, _ in e.named_parameters()] == [n for n, _ in t.named_parameters()]  # parameters once
+    assert [n for n, _ in e.named_modules()] == [n for n, _ in t.named_modules()]
+    assert [n for n, _ in e.named_modules(remove_duplicate=False)] == [
+        n for n, _ in t.named_modules(remove_duplicate=False)]
+    assert e.load_state_dict(e.state_dict()) == ([], [])

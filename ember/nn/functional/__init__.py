@@ -6,3 +6,4 @@ from ember.nn.functional.linear import *  # noqa: F401,F403
 from ember.nn.functional.normalization import *  # noqa: F401,F403
 from ember.nn.functional.loss import *  # noqa: F401,F403
 from ember.nn.functional.penalty import *  # noqa: F401,F403
+from ember.nn.functional.sparse import *  # noqa: F401,F403

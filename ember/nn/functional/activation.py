@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 from ember.ops import activation as A
-from ember.ops.api import log_softmax, relu, sigmoid, silu, softmax, tanh
+from ember.ops.api import log_softmax, sigmoid, softmax, tanh
 from ember.tensor import Tensor
 
 __all__ = ["relu", "relu_", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "swish", "sigmoid", "tanh",
            "softplus", "softmax", "log_softmax", "hardtanh", "relu6"]
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(0, x). ``inplace`` is accepted for PyTorch code; the result is always a new tensor."""
+    return A.ReLU.apply(input)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x·σ(x). ``inplace`` is accepted for PyTorch code; the result is always a new tensor."""
+    return A.SiLU.apply(input)
 
 
 def relu_(x: Tensor) -> Tensor:
