@@ -102,10 +102,12 @@ class DataLoader:
         global generator.
     num_workers: background threads preparing batches (0: prepare in the calling thread).
     prefetch: batches each worker keeps ready ahead.
+    pin_memory: accepted for PyTorch code and ignored (ember runs on the CPU: there is no device to copy to).
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 transform=None, seed: int | None = None, num_workers: int = 0, prefetch: int = 2):
+                 transform=None, seed: int | None = None, num_workers: int = 0, prefetch: int = 2,
+                 pin_memory: bool = False):
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:

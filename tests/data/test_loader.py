@@ -183,3 +183,10 @@ def test_argument_validation():
         DataLoader(images(), num_workers=-1)
     with pytest.raises(TypeError, match="transform must be callable"):
         DataLoader(images(), transform="flip")
+
+
+def test_pin_memory_is_accepted_and_changes_nothing():
+    ds = TensorDataset(np.arange(6, dtype=np.float32)[:, None], np.arange(6))
+    plain = [y.tolist() for _, y in DataLoader(ds, batch_size=4, seed=1)]
+    pinned = [y.tolist() for _, y in DataLoader(ds, batch_size=4, seed=1, pin_memory=True)]
+    assert plain == pinned == [[0, 1, 2, 3], [4, 5]]
