@@ -346,7 +346,7 @@ def cmd_models(args) -> int:
         try:
             m = models.get(name, num_classes=args.num_classes, in_channels=args.in_channels,
                            input_size=args.input_size)
-            n = f"{sum(int(p.data.size) for p in m.parameters()):,}"
+            n = f"{sum(int(p.array.size) for p in m.parameters()):,}"
         except Exception as e:  # a family that cannot take this input size
             n = f"- ({str(e).splitlines()[0][:60]})"
         rows.append((name, n, models.describe(name)))

@@ -74,7 +74,7 @@ class _Encoder:
             from ember.nn.module import Parameter
 
             kind = "parameter" if isinstance(obj, Parameter) else "tensor"
-            node = {"t": kind, "a": self.array(obj.data, where), "rg": bool(obj.requires_grad)}
+            node = {"t": kind, "a": self.array(obj.array, where), "rg": bool(obj.requires_grad)}
             self.memo[key] = node
             return node
         if isinstance(obj, np.ndarray):

@@ -183,7 +183,7 @@ class Function:
         record = False
         for x in inputs:
             if isinstance(x, Tensor):
-                arrays.append(x.data)
+                arrays.append(x.array)
                 parents.append(x)
                 if x.requires_grad:
                     needs.append(True)
@@ -199,7 +199,7 @@ class Function:
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         data = ctx.forward(*arrays, **kwargs)
         out = _new_tensor(Tensor)  # Tensor._wrap, inlined
-        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        out.array = data if isinstance(data, np.ndarray) else np.asarray(data)
         out.requires_grad = False
         out.grad = None
         out._ctx = None
@@ -234,13 +234,13 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 class Tensor:
     """An n-dimensional array that can record the operations applied to it."""
 
-    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_hooks", "_retain", "name", "__weakref__")
+    __slots__ = ("array", "requires_grad", "grad", "_ctx", "_hooks", "_retain", "name", "__weakref__")
     __array_priority__ = 1000  # make ndarray + Tensor defer to Tensor.__radd__
 
     def __init__(self, data: Any, dtype=None, requires_grad: bool = False):
         if isinstance(data, Tensor):
-            data = data.data
-        self.data = _dt.as_array(data, dtype)
+            data = data.array
+        self.array = _dt.as_array(data, dtype)
         self.requires_grad = False
         self.grad: Tensor | None = None
         self._ctx: Function | None = None
@@ -253,7 +253,7 @@ class Tensor:
     def _wrap(cls, array: np.ndarray) -> "Tensor":
         """Fast constructor for op outputs: no dtype conversion."""
         t = cls.__new__(cls)
-        t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+        t.array = array if isinstance(array, np.ndarray) else np.asarray(array)
         t.requires_grad = False
         t.grad = None
         t._ctx = None
@@ -261,27 +261,46 @@ class Tensor:
         t._retain = False
         return t
 
+    # ----------------------------------------------------------------- the values
+    # ``array`` (a slot) is the NumPy array that holds the values: ember's own code works on it directly.
+
+    @property
+    def data(self) -> "Tensor":
+        """The values as a tensor outside the graph (PyTorch's ``.data``): it shares memory with this one and
+        does not require grad, so ``p.data.normal_(0, 0.02)`` or ``p.data.copy_(q.data)`` change ``p``
+        without being recorded. Assigning a tensor (or an array) replaces the values, shape and dtype
+        included. The raw NumPy array is ``.array``."""
+        return Tensor._wrap(self.array)
+
+    @data.setter
+    def data(self, value) -> None:
+        if isinstance(value, Tensor):
+            value = value.array
+        elif not isinstance(value, np.ndarray):
+            raise TypeError(f"Tensor.data must be set to a tensor or a NumPy array, got {type(value).__name__}")
+        self.array = value
+
     # ----------------------------------------------------------------- basic properties
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     @property
     def is_leaf(self) -> bool:
@@ -296,9 +315,9 @@ class Tensor:
         return "cpu"
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
         for i in range(len(self)):
@@ -308,12 +327,12 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self.array.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self.data)
+        return bool(self.array)
 
     def __float__(self):
         return float(self.item())
@@ -322,29 +341,29 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self.array.dtype.kind not in "iub" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.data)
+        return int(self.array)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self.array if dtype is None else self.array.astype(dtype)
 
     # ----------------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
             raise RuntimeError("can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()")
-        return self.data
+        return self.array
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"only one-element tensors can be converted to a Python scalar, got shape {self.shape}")
-        return self.data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def detach(self) -> "Tensor":
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self.array)
 
     def clone(self) -> "Tensor":
         from ember.ops import shape as _s
@@ -358,7 +377,7 @@ class Tensor:
             if isinstance(a, str) and a in ("cpu",):
                 continue
             if isinstance(a, Tensor):
-                a = a.data.dtype
+                a = a.array.dtype
             if isinstance(a, str) and not _dt.is_dtype_name(a):
                 raise ValueError(f"ember runs on the CPU only; got device {a!r}")
             dtype = a
@@ -376,12 +395,12 @@ class Tensor:
         from ember.ops import arithmetic as _a
 
         if dtype is None:
-            return "ember." + _dt.tensor_type_name(self.data.dtype)
+            return "ember." + _dt.tensor_type_name(self.array.dtype)
         dtype = _dt.resolve(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self.array.dtype:
             return self
         if dtype.kind != "f":  # integer and bool tensors carry no gradient
-            return Tensor._wrap(self.data.astype(dtype))
+            return Tensor._wrap(self.array.astype(dtype))
         return _a.Cast.apply(self, dtype=dtype)
 
     def float(self):
@@ -394,7 +413,7 @@ class Tensor:
         return self.type(np.float16)
 
     def type_as(self, other: "Tensor") -> "Tensor":
-        return self.type(other.data.dtype)
+        return self.type(other.array.dtype)
 
     def long(self):
         return self.type(np.int64)
@@ -412,14 +431,14 @@ class Tensor:
         return True  # ember's ops accept any strides, so every tensor behaves as contiguous
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self.array.itemsize
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self.array.dtype.kind == "f"
 
     # ----------------------------------------------------------------- autograd API
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self.array.dtype.kind != "f":
             raise RuntimeError(f"only floating point tensors can require gradients, got dtype {self.dtype}")
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors; use detach()")
@@ -450,14 +469,14 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if gradient is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; this tensor has shape "
                     f"{self.shape}: pass backward(gradient=...) with that shape"
                 )
-            g = np.ones_like(self.data)
+            g = np.ones_like(self.array)
         else:
-            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
+            g = gradient.array if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
             if g.shape != self.shape:
                 raise RuntimeError(f"gradient has shape {g.shape} but the tensor has shape {self.shape}")
         backward_graph(self, g, retain_graph)
@@ -473,43 +492,43 @@ class Tensor:
 
     def zero_(self) -> "Tensor":
         self._check_inplace("zero_")
-        self.data[...] = 0
+        self.array[...] = 0
         return self
 
     def fill_(self, value) -> "Tensor":
         self._check_inplace("fill_")
-        self.data[...] = value.data if isinstance(value, Tensor) else value
+        self.array[...] = value.array if isinstance(value, Tensor) else value
         return self
 
     def copy_(self, src) -> "Tensor":
         self._check_inplace("copy_")
-        src = src.data if isinstance(src, Tensor) else np.asarray(src)
+        src = src.array if isinstance(src, Tensor) else np.asarray(src)
         if src.shape != self.shape and np.broadcast_shapes(src.shape, self.shape) != self.shape:
             raise RuntimeError(f"copy_: source shape {src.shape} does not broadcast to {self.shape}")
-        self.data[...] = src
+        self.array[...] = src
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
         from ember import random as _r
 
         self._check_inplace("uniform_")
-        self.data[...] = _r.generator().uniform(a, b, self.shape)
+        self.array[...] = _r.generator().uniform(a, b, self.shape)
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
         from ember import random as _r
 
         self._check_inplace("normal_")
-        self.data[...] = _r.generator().normal(mean, std, self.shape)
+        self.array[...] = _r.generator().normal(mean, std, self.shape)
         return self
 
     def add_(self, other, alpha: float = 1.0) -> "Tensor":
         self._check_inplace("add_")
-        other = other.data if isinstance(other, Tensor) else other
+        other = other.array if isinstance(other, Tensor) else other
         if alpha == 1.0:
-            self.data += other
+            self.array += other
         else:
-            self.data += alpha * other
+            self.array += alpha * other
         return self
 
     def sub_(self, other, alpha: float = 1.0) -> "Tensor":
@@ -517,17 +536,17 @@ class Tensor:
 
     def mul_(self, other) -> "Tensor":
         self._check_inplace("mul_")
-        self.data *= other.data if isinstance(other, Tensor) else other
+        self.array *= other.array if isinstance(other, Tensor) else other
         return self
 
     def div_(self, other) -> "Tensor":
         self._check_inplace("div_")
-        self.data /= other.data if isinstance(other, Tensor) else other
+        self.array /= other.array if isinstance(other, Tensor) else other
         return self
 
     def clamp_(self, min=None, max=None) -> "Tensor":
         self._check_inplace("clamp_")
-        np.clip(self.data, min, max, out=self.data)
+        np.clip(self.array, min, max, out=self.array)
         return self
 
     def __setitem__(self, index, value) -> None:
@@ -537,17 +556,17 @@ class Tensor:
                 "do it under ember.no_grad() or build a new tensor (ember.where, ember.cat)"
             )
         if isinstance(index, Tensor):
-            index = index.data
+            index = index.array
         elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+            index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
+        self.array[index] = value.array if isinstance(value, Tensor) else value
 
     # ----------------------------------------------------------------- printing
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=200, edgeitems=3, prefix="tensor(")
+        body = np.array2string(self.array, separator=", ", precision=4, threshold=200, edgeitems=3, prefix="tensor(")
         extras = []
-        if self.data.dtype != np.float32 and not (self.data.dtype == np.int64 and self.data.dtype.kind == "i"):
-            extras.append(f"dtype=ember.{self.data.dtype.name}")
+        if self.array.dtype != np.float32 and not (self.array.dtype == np.int64 and self.array.dtype.kind == "i"):
+            extras.append(f"dtype=ember.{self.array.dtype.name}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
         elif self.requires_grad:
@@ -617,12 +636,12 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -
             for hook in t._hooks:
                 r = hook(Tensor._wrap(g))
                 if r is not None:
-                    g = r.data if isinstance(r, Tensor) else np.asarray(r)
+                    g = r.array if isinstance(r, Tensor) else np.asarray(r)
         ctx = t._ctx
         if ctx is None or t._retain:
             # leaf (or retained non-leaf): accumulate into .grad
-            if g.dtype != t.data.dtype:
-                g = g.astype(t.data.dtype)
+            if g.dtype != t.array.dtype:
+                g = g.astype(t.array.dtype)
             if t.grad is None:
                 # .grad must be private (optimizers and clipping modify it in place), but an op may hand one
                 # array to several inputs, return a view, or pass on the caller's gradient. Like PyTorch's
@@ -633,7 +652,7 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -
                     g = np.array(g, copy=True)
                 t.grad = Tensor._wrap(g)
             else:
-                t.grad.data = t.grad.data + g
+                t.grad.array = t.grad.array + g
             if ctx is None:
                 continue
         parents = ctx.parents
@@ -643,8 +662,8 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -
         for p, pg in zip(parents, in_grads):
             if pg is None or p is None or not p.requires_grad:
                 continue
-            if pg.shape != p.data.shape:
-                pg = unbroadcast(pg, p.data.shape)
+            if pg.shape != p.array.shape:
+                pg = unbroadcast(pg, p.array.shape)
             prev = grads.get(p)
             grads[p] = pg if prev is None else prev + pg
         in_grads = pg = None  # hold no gradient past its node: a leaf's array may then be taken without a copy
@@ -664,7 +683,7 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -
 def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
     """Build a tensor from data (always copies). Floats default to float32, ints to int64."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     arr = _dt.as_array(data, dtype)
     if arr is data:
         arr = arr.copy()

@@ -17,7 +17,7 @@ from ember.tensor import Tensor
 
 def _images(images) -> np.ndarray:
     """NCHW (or NHW) images as float (N, H, W, C) in [0, 1] for display."""
-    a = images.data if isinstance(images, Tensor) else np.asarray(images)
+    a = images.array if isinstance(images, Tensor) else np.asarray(images)
     if a.ndim == 3:
         a = a[:, None]
     if a.ndim != 4 or a.shape[1] not in (1, 3):
@@ -34,7 +34,7 @@ def _images(images) -> np.ndarray:
 
 
 def _label_text(label, class_names) -> str:
-    a = np.asarray(label.data if isinstance(label, Tensor) else label)
+    a = np.asarray(label.array if isinstance(label, Tensor) else label)
     if a.ndim == 1:  # soft label (mixup): the two largest classes with their weights
         top = np.argsort(a)[::-1][:2]
         parts = [f"{_name(int(c), class_names)} {a[c]:.2f}" for c in top if a[c] > 0.005]
@@ -64,11 +64,11 @@ def show_batch(images, labels=None, path: str | os.PathLike = "batch.png", class
     n = pics.shape[0]
     if n == 0:
         raise ValueError("show_batch got an empty batch")
-    labels = None if labels is None else (labels.data if isinstance(labels, Tensor) else np.asarray(labels))
+    labels = None if labels is None else (labels.array if isinstance(labels, Tensor) else np.asarray(labels))
     if labels is not None and labels.shape[0] < n:
         raise ValueError(f"{n} images but only {labels.shape[0]} labels")
     if predictions is not None:
-        predictions = predictions.data if isinstance(predictions, Tensor) else np.asarray(predictions)
+        predictions = predictions.array if isinstance(predictions, Tensor) else np.asarray(predictions)
         if predictions.ndim == 2:
             predictions = predictions.argmax(axis=1)
     ncols = ncols or min(n, 8)

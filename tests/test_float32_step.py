@@ -51,12 +51,12 @@ def test_a_training_step_stays_float32(name, shape):
     loss = nn.CrossEntropyLoss(label_smoothing=0.1)(model(x), y)
     tensors = _graph_nodes(loss)
     bad = [f"{type(t._ctx).__name__ if t._ctx else 'leaf'} output: {t.dtype}" for t in tensors
-           if np.issubdtype(t.data.dtype, np.floating) and t.data.dtype != np.float32]
+           if np.issubdtype(t.array.dtype, np.floating) and t.array.dtype != np.float32]
     _watch_gradients(tensors, bad)
     loss.backward()
     opt.step()
     bad += [f"parameter {n}: {p.dtype}, grad {p.grad.dtype}" for n, p in model.named_parameters()
             if p.dtype != np.float32 or p.grad.dtype != np.float32]
     bad += [f"buffer {n}: {b.dtype}" for n, b in model.named_buffers()
-            if np.issubdtype(b.data.dtype, np.floating) and b.dtype != np.float32]
+            if np.issubdtype(b.array.dtype, np.floating) and b.dtype != np.float32]
     assert not bad, "float64 crept in:\n" + "\n".join(sorted(set(bad)))

@@ -31,7 +31,7 @@ def _same(a, b):
             _same(x, y)
     elif isinstance(a, ember.Tensor):
         assert a.dtype == b.dtype and a.shape == b.shape and a.requires_grad == b.requires_grad
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.array, b.array)
     elif isinstance(a, (np.ndarray, np.generic)):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
@@ -69,7 +69,7 @@ def test_loaded_state_dict_restores_the_model(tmp_path):
     b.load_state_dict(ember.load(str(tmp_path / "w.ckpt")))
     a.eval(), b.eval()
     x = ember.randn(2, 3, 3, 3)
-    np.testing.assert_array_equal(a(x).data, b(x).data)
+    np.testing.assert_array_equal(a(x).array, b(x).array)
 
 
 def test_tensors_parameters_and_shared_references(tmp_path):

@@ -28,7 +28,7 @@ def test_tensor_copies_but_from_numpy_shares():
     a = np.zeros(3, np.float32)
     t, shared = ember.tensor(a), ember.from_numpy(a)
     a[0] = 7
-    assert t.data[0] == 0 and shared.data[0] == 7
+    assert t.array[0] == 0 and shared.array[0] == 7
 
 
 @pytest.mark.parametrize("make,shape,dtype", [
@@ -60,11 +60,11 @@ def test_constructors_shape_and_dtype(make, shape, dtype):
 
 
 def test_constructor_values():
-    np.testing.assert_array_equal(ember.arange(1, 7, 2).data, [1, 3, 5])
-    np.testing.assert_array_equal(ember.full((2,), 1.5).data, [1.5, 1.5])
-    assert ember.zeros(2, 2).data.sum() == 0 and ember.ones(2, 2).data.sum() == 4
+    np.testing.assert_array_equal(ember.arange(1, 7, 2).array, [1, 3, 5])
+    np.testing.assert_array_equal(ember.full((2,), 1.5).array, [1.5, 1.5])
+    assert ember.zeros(2, 2).array.sum() == 0 and ember.ones(2, 2).array.sum() == 4
     r = ember.rand(1000)
-    assert 0 <= r.data.min() and r.data.max() < 1
+    assert 0 <= r.array.min() and r.array.max() < 1
     assert sorted(ember.randperm(5).tolist()) == [0, 1, 2, 3, 4]
     assert ember.zeros(2, requires_grad=True).requires_grad
 
@@ -85,8 +85,8 @@ def test_data_that_makes_no_tensor_is_refused_with_a_sentence():
 
 def test_manual_seed_reproduces_every_draw():
     def draws():
-        return (ember.randn(3).data, ember.rand(2).data, ember.randint(0, 100, (4,)).data, ember.randperm(8).data,
-                ember.empty(3).normal_().data.copy())
+        return (ember.randn(3).array, ember.rand(2).array, ember.randint(0, 100, (4,)).array, ember.randperm(8).array,
+                ember.empty(3).normal_().array.copy())
 
     ember.manual_seed(123)
     first = draws()
@@ -102,9 +102,9 @@ def test_manual_seed_reproduces_every_draw():
 
 def test_rng_state_round_trips():
     state = ember.get_rng_state()
-    a = ember.randn(4).data
+    a = ember.randn(4).array
     ember.set_rng_state(state)
-    np.testing.assert_array_equal(ember.randn(4).data, a)
+    np.testing.assert_array_equal(ember.randn(4).array, a)
 
 
 # --------------------------------------------------------------------------- requires_grad and recording
@@ -125,14 +125,14 @@ def test_requires_grad_propagates_and_only_floats_can_require_it():
 def test_grad_accumulates_across_two_backward_calls():
     x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
     (x * x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2, 4, 6])
+    np.testing.assert_array_equal(x.grad.array, [2, 4, 6])
     grad_tensor = x.grad
     (3 * x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [5, 7, 9])
+    np.testing.assert_array_equal(x.grad.array, [5, 7, 9])
     assert x.grad is grad_tensor  # accumulated into the same .grad tensor
     x.grad = None
     x.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1, 1, 1])
+    np.testing.assert_array_equal(x.grad.array, [1, 1, 1])
 
 
 def test_a_tensor_used_twice_gets_both_contributions():
@@ -155,7 +155,7 @@ def test_second_backward_raises_unless_the_graph_is_retained():
     loss = (x.exp() * 2).sum()
     loss.backward(retain_graph=True)
     loss.backward()
-    np.testing.assert_allclose(x.grad.data, 4 * np.exp(x.data), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, 4 * np.exp(x.array), rtol=1e-6)
 
 
 def test_backward_frees_the_graph():
@@ -241,8 +241,8 @@ def test_broadcast_gradients_are_summed_to_each_input_shape():
     s = ember.tensor(2.0, requires_grad=True)
     (a * b * s).sum().backward()
     assert a.grad.shape == (3, 1) and b.grad.shape == (1, 4) and s.grad.shape == ()
-    np.testing.assert_array_equal(a.grad.data, np.full((3, 1), 8.0))
-    np.testing.assert_array_equal(b.grad.data, np.full((1, 4), 6.0))
+    np.testing.assert_array_equal(a.grad.array, np.full((3, 1), 8.0))
+    np.testing.assert_array_equal(b.grad.array, np.full((1, 4), 6.0))
     assert s.grad.item() == 12.0
 
 
@@ -264,15 +264,15 @@ def test_register_hook_sees_and_can_replace_the_gradient():
     x = ember.tensor([1.0, 2.0], requires_grad=True)
     seen = []
     mid = x * 3
-    mid.register_hook(lambda g: seen.append(g.data.copy()))
+    mid.register_hook(lambda g: seen.append(g.array.copy()))
     handle = x.register_hook(lambda g: g * 10)
     (mid * mid).sum().backward()
-    np.testing.assert_array_equal(seen[0], 2 * mid.data)
-    np.testing.assert_array_equal(x.grad.data, 10 * 18 * x.data)
+    np.testing.assert_array_equal(seen[0], 2 * mid.array)
+    np.testing.assert_array_equal(x.grad.array, 10 * 18 * x.array)
     handle.remove()
     x.grad = None
     (x * 1).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1, 1])
+    np.testing.assert_array_equal(x.grad.array, [1, 1])
     with pytest.raises(RuntimeError, match="doesn't require gradient"):
         ember.randn(2).register_hook(lambda g: g)
 
@@ -282,7 +282,7 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     mid = x * 2
     mid.retain_grad()
     (mid * mid).sum().backward()
-    np.testing.assert_allclose(mid.grad.data, 2 * mid.data)
+    np.testing.assert_allclose(mid.grad.array, 2 * mid.array)
 
 
 def test_detach_shares_data_and_leaves_the_graph():
@@ -290,8 +290,8 @@ def test_detach_shares_data_and_leaves_the_graph():
     d = (x * 2).detach()
     assert not d.requires_grad and d.grad_fn is None and d.is_leaf
     e = x.detach()
-    e.data[0] = 42.0
-    assert x.data[0] == 42.0
+    e.array[0] = 42.0
+    assert x.array[0] == 42.0
     with pytest.raises(RuntimeError, match="detach"):
         x.numpy()
 
@@ -316,7 +316,7 @@ def test_repr():
 def test_randint_high_and_size_like_pytorch():
     assert ember.randint(10, (3, 2)).shape == (3, 2)  # randint(high, size): low = 0
     x = ember.randint(3, 5, size=(200,))
-    assert x.dtype == np.int64 and x.data.min() >= 3 and x.data.max() < 5
+    assert x.dtype == np.int64 and x.array.min() >= 3 and x.array.max() < 5
     assert ember.randint(0, 10, (4,), dtype=ember.float32).dtype == np.float32
     with pytest.raises(RuntimeError, match="only floating point tensors can require gradients"):
         ember.randint(0, 10, (4,), requires_grad=True)
@@ -369,3 +369,32 @@ def test_in_place_methods_refuse_tensors_the_graph_tracks(op):
     with ember.no_grad():
         op(leaf)  # the optimiser's and the initialiser's way
     op(ember.zeros(3))  # tensors outside the graph are fine
+
+
+# --------------------------------------------------------------------------- .data (PyTorch's) and .array
+
+
+def test_data_is_a_detached_tensor_sharing_memory():
+    lin = ember.nn.Linear(3, 2)
+    w = lin.weight
+    assert isinstance(w.data, ember.Tensor) and not w.data.requires_grad and w.requires_grad
+    assert isinstance(w.array, np.ndarray) and np.shares_memory(w.data.array, w.array)
+    w.data.normal_(0.0, 0.02)  # the classic initialisation idiom: in place, not recorded, no error on the leaf
+    assert 0 < w.array.std() < 0.1
+    lin.bias.data.zero_()
+    assert not lin.bias.array.any()
+    w.data.copy_(w.data * 2)
+    w.data.add_(ember.ones(2, 3), alpha=-1)
+    values, idx = ember.max(lin(ember.randn(4, 3)).data, 1)  # `_, predicted = torch.max(outputs.data, 1)`
+    assert values.shape == (4,) and idx.dtype == np.int64
+    assert w.data.size() == (2, 3) and w.data.numpy() is w.array
+
+
+def test_assigning_data_replaces_the_values():
+    p = ember.nn.Parameter(ember.zeros(2))
+    p.data = ember.ones(3, 4, dtype=ember.float64)  # shape and dtype follow, as in PyTorch
+    assert p.shape == (3, 4) and p.dtype == np.float64 and p.requires_grad
+    p.data = np.full(2, 5.0, np.float32)
+    assert p.tolist() == [5.0, 5.0]
+    with pytest.raises(TypeError, match="Tensor.data must be set to a tensor or a NumPy array, got int"):
+        p.data = 3

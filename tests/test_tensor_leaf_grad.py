@@ -35,16 +35,16 @@ class _Keeps(Function):
 def test_a_private_gradient_is_taken_without_a_copy():
     x = ember.randn(4, requires_grad=True)
     _Fresh.apply(x).sum().backward()
-    assert _Fresh.probe() is x.grad.data
-    np.testing.assert_array_equal(x.grad.data, np.full(4, 2, np.float32))
+    assert _Fresh.probe() is x.grad.array
+    np.testing.assert_array_equal(x.grad.array, np.full(4, 2, np.float32))
 
 
 def test_leaves_sharing_one_gradient_array_get_their_own():
     a, b = ember.randn(3, requires_grad=True), ember.randn(3, requires_grad=True)
     (a + b).sum().backward()  # Add hands the same array to both inputs
-    assert not np.shares_memory(a.grad.data, b.grad.data)
-    a.grad.data *= 5
-    np.testing.assert_array_equal(b.grad.data, np.ones(3, np.float32))
+    assert not np.shares_memory(a.grad.array, b.grad.array)
+    a.grad.array *= 5
+    np.testing.assert_array_equal(b.grad.array, np.ones(3, np.float32))
 
 
 def test_an_array_a_node_keeps_is_copied():
@@ -52,8 +52,8 @@ def test_an_array_a_node_keeps_is_copied():
     y = _Keeps.apply(x)
     y.sum().backward(retain_graph=True)
     kept = y._ctx.kept
-    assert not np.shares_memory(kept, x.grad.data)
-    x.grad.data.fill(0)
+    assert not np.shares_memory(kept, x.grad.array)
+    x.grad.array.fill(0)
     np.testing.assert_array_equal(kept, np.full(3, 2, np.float32))
 
 
@@ -62,7 +62,7 @@ def test_an_array_a_hook_keeps_is_copied():
     seen = []
     x.register_hook(lambda g: seen.append(g))
     _Fresh.apply(x).sum().backward()
-    x.grad.data.fill(0)
+    x.grad.array.fill(0)
     np.testing.assert_array_equal(seen[0].numpy(), np.full(3, 2, np.float32))
 
 
@@ -70,11 +70,11 @@ def test_the_callers_gradient_is_copied():
     x = ember.randn(2, 3, requires_grad=True)
     g = np.ones((2, 3), np.float32)
     x.backward(g)
-    x.grad.data += 1
+    x.grad.array += 1
     np.testing.assert_array_equal(g, np.ones((2, 3), np.float32))
     y = ember.randn(2, 3, requires_grad=True)
     (y * 1).backward(ember.from_numpy(g))  # Mul by 1 returns a new array; the caller's g is untouched either way
-    y.grad.data += 1
+    y.grad.array += 1
     np.testing.assert_array_equal(g, np.ones((2, 3), np.float32))
 
 
@@ -93,5 +93,5 @@ def test_a_view_of_a_kept_array_is_copied():
     x = ember.randn(2, 3, requires_grad=True)
     y = _KeepsView.apply(x)
     y.sum().backward(retain_graph=True)
-    x.grad.data.fill(0)
+    x.grad.array.fill(0)
     np.testing.assert_array_equal(y._ctx.kept, np.full(6, 2, np.float32))

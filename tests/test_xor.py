@@ -56,4 +56,4 @@ def test_without_the_nonlinearity_the_mlp_collapses_to_a_linear_model():
     assert accuracy <= 0.75
     # the trained two-layer linear net is exactly one affine map W·x + b
     w, b = (w1 @ w2).detach(), (b1 @ w2 + b2).detach()
-    np.testing.assert_allclose(((X @ w1 + b1) @ w2 + b2).detach().data, (X @ w + b).data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(((X @ w1 + b1) @ w2 + b2).detach().array, (X @ w + b).array, rtol=1e-5, atol=1e-6)

@@ -20,7 +20,7 @@ from ember.tensor import Tensor
 
 def to_float(x) -> np.ndarray:
     """Pixels as float32: uint8 is scaled to [0, 1] (x / 255), other dtypes are cast; Tensors are unwrapped."""
-    x = x.data if isinstance(x, Tensor) else np.asarray(x)
+    x = x.array if isinstance(x, Tensor) else np.asarray(x)
     if x.dtype == np.uint8:
         out = x.astype(np.float32)
         out *= np.float32(1.0 / 255.0)
@@ -29,7 +29,7 @@ def to_float(x) -> np.ndarray:
 
 
 def _as_array(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.array if isinstance(x, Tensor) else np.asarray(x)
 
 
 class Dataset:

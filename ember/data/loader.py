@@ -45,7 +45,7 @@ from ember.tensor import Tensor
 
 def _convert(field) -> np.ndarray:
     """One batch field to its loader dtype: uint8 -> float32/255, float -> float32, int -> int64."""
-    a = field.data if isinstance(field, Tensor) else np.asarray(field)
+    a = field.array if isinstance(field, Tensor) else np.asarray(field)
     if a.dtype == np.uint8 or a.dtype.kind == "f":
         return to_float(a)
     if a.dtype.kind in "iu":
@@ -65,7 +65,7 @@ def _collate(samples: list) -> list[np.ndarray]:
 
 
 def _as_np(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.array if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _array_source(dataset):

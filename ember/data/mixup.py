@@ -21,7 +21,7 @@ from ember.tensor import Tensor
 
 def one_hot(labels, num_classes: int) -> np.ndarray:
     """Integer labels (N,) -> float32 one-hot (N, num_classes)."""
-    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    labels = np.asarray(labels.array if isinstance(labels, Tensor) else labels)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot needs integer labels, got dtype {labels.dtype}")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
@@ -52,8 +52,8 @@ class Mixup:
     def sample(self, x, y, rng=None):
         """Mix a batch: ``(x', y', lam, perm)`` so that ``x' = lam x + (1 - lam) x[perm]``."""
         rng = rng or self.generator or erandom.generator()
-        xa = np.asarray(x.data if isinstance(x, Tensor) else x)
-        ya = np.asarray(y.data if isinstance(y, Tensor) else y)
+        xa = np.asarray(x.array if isinstance(x, Tensor) else x)
+        ya = np.asarray(y.array if isinstance(y, Tensor) else y)
         if ya.ndim == 1:
             if self.num_classes is None:
                 raise ValueError("Mixup needs num_classes to one-hot integer labels")
@@ -96,7 +96,7 @@ def soft_target_cross_entropy(logits: Tensor, target, reduction: str = "mean") -
         logits = Tensor(logits)
     if logits.ndim != 2:
         raise ValueError(f"logits must be (N, C), got shape {logits.shape}")
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target.array if isinstance(target, Tensor) else np.asarray(target)
     if t.ndim == 1 and t.dtype.kind in "iu":
         t = one_hot(t, logits.shape[1])
     if t.shape != logits.shape:

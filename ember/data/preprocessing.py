@@ -120,7 +120,7 @@ class Preprocessor:
             raise KeyError(f"{type(self).__name__} state lacks {', '.join(missing)}; has {', '.join(state)}")
         for k in self._state_keys:
             v = state[k]
-            setattr(self, k, np.array(v.data if isinstance(v, Tensor) else v, dtype=np.float64))
+            setattr(self, k, np.array(v.array if isinstance(v, Tensor) else v, dtype=np.float64))
         self._check_state()
         self.fitted = True
 

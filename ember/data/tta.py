@@ -82,7 +82,7 @@ def tta_predict(predict_fn, images, mode: str = "flip", crop_size=None, padding:
             views = tta_views(x[start:start + step], mode, crop_size, padding)
             for view in views:
                 out = predict_fn(Tensor._wrap(np.ascontiguousarray(view)))
-                out = np.asarray(out.data if isinstance(out, Tensor) else out, dtype=np.float64)
+                out = np.asarray(out.array if isinstance(out, Tensor) else out, dtype=np.float64)
                 if out.ndim != 2 or out.shape[0] != view.shape[0]:
                     raise ValueError(f"predict_fn must return (N, classes), got shape {out.shape}")
                 probs = _softmax(out) if outputs == "logits" else out

@@ -70,7 +70,7 @@ def _spot_gradcheck(model, loss_fn, x, y, n_entries: int = 4, eps: float = 1e-6,
     """Largest relative error between analytic and central-difference gradients on a few entries of each
     parameter, computed on a float64 copy of the model (dropout made deterministic by reseeding)."""
     m = copy.deepcopy(model).double()
-    x64 = Tensor(x.data.astype(np.float64)) if x.data.dtype.kind == "f" else x
+    x64 = Tensor(x.array.astype(np.float64)) if x.array.dtype.kind == "f" else x
     rng = np.random.default_rng(seed)
     state = _random.get_rng_state()
 
@@ -86,7 +86,7 @@ def _spot_gradcheck(model, loss_fn, x, y, n_entries: int = 4, eps: float = 1e-6,
         for name, p in m.named_parameters():
             if p.grad is None:
                 continue
-            flat = p.data.reshape(-1)
+            flat = p.array.reshape(-1)
             for k in rng.choice(flat.size, size=min(n_entries, flat.size), replace=False):
                 orig = flat[k]
                 flat[k] = orig + eps
@@ -95,7 +95,7 @@ def _spot_gradcheck(model, loss_fn, x, y, n_entries: int = 4, eps: float = 1e-6,
                 fm = float(loss_value().item())
                 flat[k] = orig
                 num = (fp - fm) / (2 * eps)
-                ana = float(p.grad.data.reshape(-1)[k])
+                ana = float(p.grad.array.reshape(-1)[k])
                 rel = abs(ana - num) / max(abs(ana) + abs(num), 1e-6)  # floor: finite-difference noise
                 if rel > worst:
                     worst, where = rel, f"{name}[{int(k)}] analytic {ana:.6g} vs numeric {num:.6g}"
@@ -114,7 +114,7 @@ def doctor(model, x, y, loss_fn=None, num_classes: int | None = None, overfit_st
     rep = DoctorReport()
 
     # 1. inputs
-    mean, std = float(x.data.mean()), float(x.data.std())
+    mean, std = float(x.array.mean()), float(x.array.std())
     if abs(mean) > 0.5 or not 0.3 < std < 3:
         rep.add("inputs", WARN, f"inputs have mean {mean:.3g} and std {std:.3g}; normalise them to mean 0, "
                                 "variance 1 (fit the statistics on the training set)")
@@ -184,13 +184,13 @@ def doctor(model, x, y, loss_fn=None, num_classes: int | None = None, overfit_st
         first = last_loss if first is None else first
     m.eval()
     with no_grad():
-        acc = float((m(xb).argmax(1).data == yb.data).mean())
+        acc = float((m(xb).argmax(1).array == yb.array).mean())
     if acc >= 0.99 or last_loss < 0.05 * max(first, 1e-12):
-        rep.add("overfit small batch", OK, f"{len(yb.data)} samples: loss {first:.3f} → {last_loss:.4f}, "
+        rep.add("overfit small batch", OK, f"{len(yb.array)} samples: loss {first:.3f} → {last_loss:.4f}, "
                                            f"accuracy {acc:.0%}")
     else:
         rep.add("overfit small batch", FAIL,
-                f"could not overfit {len(yb.data)} samples in {overfit_steps} Adam steps (loss {first:.3f} → "
+                f"could not overfit {len(yb.array)} samples in {overfit_steps} Adam steps (loss {first:.3f} → "
                 f"{last_loss:.3f}, accuracy {acc:.0%}): the model or loss is broken, or the rate is wrong; "
                 "start with one softmax layer and add layers one at a time")
     return rep

@@ -46,7 +46,7 @@ class GradcheckReport:
 
 def _scalar(out, v) -> float:
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return float(sum(np.sum(o.data.astype(np.float64) * w) for o, w in zip(outs, v)))
+    return float(sum(np.sum(o.array.astype(np.float64) * w) for o, w in zip(outs, v)))
 
 
 def _check_perturbable(x: np.ndarray, i: int) -> None:
@@ -74,7 +74,7 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     for i in checked:
         if inputs[i].dtype != np.float64:
             raise ValueError(f"gradcheck: input {i} has dtype {inputs[i].dtype}; use float64 for finite differences")
-        _check_perturbable(inputs[i].data, i)
+        _check_perturbable(inputs[i].array, i)
     rng = np.random.default_rng(seed)
     out = fn(*inputs)
     outs = out if isinstance(out, (tuple, list)) else (out,)
@@ -93,9 +93,9 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     report = GradcheckReport()
     for i in checked:
         x = inputs[i]
-        analytic = np.zeros(x.shape) if x.grad is None else x.grad.data.astype(np.float64)
+        analytic = np.zeros(x.shape) if x.grad is None else x.grad.array.astype(np.float64)
         numeric = np.zeros(x.shape)
-        arr = x.data  # perturbed in place, through the view when it is one
+        arr = x.array  # perturbed in place, through the view when it is one
         with no_grad():
             for idx in np.ndindex(*x.shape):
                 orig = arr[idx]

@@ -78,7 +78,7 @@ def lr_range_test(model, optimizer, loss_fn, loader, start_lr: float = 1e-7, end
         raise ValueError(f"need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
     if num_steps < 2:
         raise ValueError(f"num_steps must be at least 2, got {num_steps}")
-    model_state = {k: v.data.copy() for k, v in model.state_dict().items()}
+    model_state = {k: v.array.copy() for k, v in model.state_dict().items()}
     opt_state = copy.deepcopy(optimizer.state_dict())
     factor = (end_lr / start_lr) ** (1 / (num_steps - 1))
     res = LRFinderResult()

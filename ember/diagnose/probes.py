@@ -88,9 +88,9 @@ class LayerProbe:
             if not isinstance(output, Tensor):
                 return None
             rec = self.records[name]
-            rec.output.append(Stats.of(output.data, rec.kind))
+            rec.output.append(Stats.of(output.array, rec.kind))
             if self.gradients and output.requires_grad:
-                output.register_hook(lambda g: rec.grad.append(Stats.of(g.data)))
+                output.register_hook(lambda g: rec.grad.append(Stats.of(g.array)))
             return None
 
         return hook

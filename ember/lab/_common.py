@@ -90,7 +90,7 @@ def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray | None = None, loss_
     outs = []
     with ember.no_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for start in range(0, len(x), batch_size):
-            outs.append(model(as_tensor(x[start:start + batch_size])).data)
+            outs.append(model(as_tensor(x[start:start + batch_size])).array)
     model.train(was_training)
     out = np.concatenate(outs)
     result = {"output": out}

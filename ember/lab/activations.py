@@ -45,7 +45,7 @@ def weight_gradient_norms(net: nn.Module, x: np.ndarray, y: np.ndarray) -> np.nd
     """‖∂L/∂W‖ of every Linear layer, input side first, after one forward/backward on (x, y)."""
     net.zero_grad()
     nn.CrossEntropyLoss()(net(as_tensor(x)), as_tensor(y)).backward()
-    return np.array([np.linalg.norm(m.weight.grad.data) for m in net.modules() if isinstance(m, nn.Linear)])
+    return np.array([np.linalg.norm(m.weight.grad.array) for m in net.modules() if isinstance(m, nn.Linear)])
 
 
 def probe(net: nn.Module, x: np.ndarray, y: np.ndarray) -> LayerProbe:
@@ -63,7 +63,7 @@ def dead_fraction(net: nn.Sequential, x: np.ndarray) -> np.ndarray:
     with ember.no_grad(), np.errstate(all="ignore"):
         for layer in net:
             if isinstance(layer, (nn.ReLU, nn.LeakyReLU)):
-                out.append(float(np.mean((h.data <= 0).all(axis=0))))
+                out.append(float(np.mean((h.array <= 0).all(axis=0))))
             h = layer(h)
     return np.array(out)
 

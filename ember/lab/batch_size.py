@@ -30,7 +30,7 @@ def flat_gradient(net: nn.Module, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """All parameter gradients of the mean cross-entropy on (x, y), as one vector."""
     net.zero_grad()
     nn.CrossEntropyLoss()(net(as_tensor(x)), as_tensor(y)).backward()
-    return np.concatenate([p.grad.data.ravel() for p in net.parameters()]).astype(np.float64)
+    return np.concatenate([p.grad.array.ravel() for p in net.parameters()]).astype(np.float64)
 
 
 def gradient_noise(net: nn.Module, x: np.ndarray, y: np.ndarray, batch: int, draws: int,

@@ -59,7 +59,7 @@ def forward_stats(init, activation: str, width: int, depth: int, batch: int, see
         for _ in range(depth):
             w = init(ember.empty(width, width))
             h = act(F.linear(h, w))
-            outputs.append(h.data.copy())
+            outputs.append(h.array.copy())
     return outputs
 
 
@@ -88,7 +88,7 @@ def unit_spread(net: nn.Sequential) -> float:
     spread = 0.0
     for m in list(net)[:-1]:
         if isinstance(m, nn.Linear):
-            rows = np.concatenate([m.weight.data, m.bias.data[:, None]], axis=1)
+            rows = np.concatenate([m.weight.array, m.bias.array[:, None]], axis=1)
             spread = max(spread, float(rows.std(axis=0).max()))
     return spread
 

@@ -40,7 +40,7 @@ def parabola_path(lr: float, steps: int, curvature: float = 1.0) -> np.ndarray:
         optimizer.zero_grad()
         (0.5 * curvature * w * w).sum().backward()
         optimizer.step()
-        path.append(float(w.data[0]))
+        path.append(float(w.array[0]))
     return np.array(path)
 
 

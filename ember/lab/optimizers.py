@@ -52,13 +52,13 @@ def ravine_path(name: str, steps: int, start=(-4.0, 1.0)) -> np.ndarray:
     w = nn.Parameter(ember.tensor(np.array(start, dtype=np.float32)))
     curvature = ember.tensor(CURVATURE.astype(np.float32))
     optimizer = make_optimizer(name, [w], RAVINE_LR[name])
-    path = [w.data.copy()]
+    path = [w.array.copy()]
     for _ in range(steps):
         optimizer.zero_grad()
         loss = 0.5 * (curvature * w * w).sum()
         loss.backward()
         optimizer.step()
-        path.append(w.data.copy())
+        path.append(w.array.copy())
     return np.array(path)
 
 

@@ -73,7 +73,7 @@ def train_variant(variant: str, data, epochs: int, batch_size: int, weight_decay
             history[key].append(value)
         if va["loss"] < best["val_loss"]:  # a checkpoint at every new best validation loss
             best.update(val_loss=va["loss"], epoch=len(history["val_loss"]),
-                        state={k: v.data.copy() for k, v in net.state_dict().items()})
+                        state={k: v.array.copy() for k, v in net.state_dict().items()})
 
     fit(net, optimizer, nn.CrossEntropyLoss(), x, y, epochs * steps_per_epoch, batch_size=batch_size, rng=rng,
         transform=transform, on_step=end_of_epoch)

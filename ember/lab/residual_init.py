@@ -63,7 +63,7 @@ def residual_mlp(zero_last: bool, skip: bool = True, inputs: int = 2, classes: i
 def block_stds(net: nn.Module, blocks, x) -> list[float]:
     """The std of each block's output for one forward pass of x (forward hooks)."""
     stds = []
-    handles = [b.register_forward_hook(lambda m, i, o: stds.append(float(o.data.std()))) for b in blocks]
+    handles = [b.register_forward_hook(lambda m, i, o: stds.append(float(o.array.std()))) for b in blocks]
     with ember.no_grad():
         net(x)
     for h in handles:

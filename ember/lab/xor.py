@@ -34,7 +34,7 @@ def build(kind: str, hidden: int = 8) -> nn.Module:
 def collapsed(model: nn.Sequential) -> tuple[np.ndarray, np.ndarray]:
     """The single affine map (W, b) equal to two stacked Linear layers: W = W2·W1, b = W2·b1 + b2."""
     first, second = model[0], model[1]
-    w1, b1, w2, b2 = first.weight.data, first.bias.data, second.weight.data, second.bias.data
+    w1, b1, w2, b2 = first.weight.array, first.bias.array, second.weight.array, second.bias.array
     return w2 @ w1, w2 @ b1 + b2
 
 

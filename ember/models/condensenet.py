@@ -67,7 +67,7 @@ class LearnedGroupConv(nn.Module):
     @property
     def group_mask(self) -> np.ndarray:
         """(G, in) booleans: which input channels each group still reads."""
-        return self.mask.data[:, :, 0, 0].reshape(-1, self.groups, self.in_channels)[0].astype(bool)
+        return self.mask.array[:, :, 0, 0].reshape(-1, self.groups, self.in_channels)[0].astype(bool)
 
     @property
     def stage(self) -> int:
@@ -84,14 +84,14 @@ class LearnedGroupConv(nn.Module):
         if self.fully_condensed:
             raise RuntimeError(f"this layer is fully condensed already (C − 1 = {self.condense_factor - 1} stages)")
         delta = self.in_channels // self.condense_factor
-        w = np.abs(self.weight.data[:, :, 0, 0] * self.mask.data[:, :, 0, 0])
+        w = np.abs(self.weight.array[:, :, 0, 0] * self.mask.array[:, :, 0, 0])
         importance = w.reshape(-1, self.groups, self.in_channels).sum(axis=0)  # (G, in): filters j ≡ g (mod G)
-        mask = self.mask.data.reshape(-1, self.groups, self.in_channels).copy()
+        mask = self.mask.array.reshape(-1, self.groups, self.in_channels).copy()
         for g in range(self.groups):
             score = np.where(self.group_mask[g], importance[g], np.inf)  # dropped channels are never re-chosen
             drop = np.argsort(score, kind="stable")[:delta]
             mask[:, g, drop] = 0.0
-        self.mask.data[...] = mask.reshape(self.mask.shape)
+        self.mask.array[...] = mask.reshape(self.mask.shape)
 
     def group_lasso(self):
         """Σ over groups and input channels of the L2 norm of that group's weights on that channel."""
@@ -100,7 +100,7 @@ class LearnedGroupConv(nn.Module):
 
     def macs(self, output) -> int:
         """Multiply-accumulates per example of the weights still in use."""
-        return int(output.shape[2] * output.shape[3] * self.mask.data.sum())
+        return int(output.shape[2] * output.shape[3] * self.mask.array.sum())
 
     def forward(self, x):
         return F.conv2d(self.dropout(self.relu(self.norm(x))), self.weight * self.mask)
@@ -128,17 +128,17 @@ class CondensedConv(nn.Module):
         self.register_buffer("index", ember.tensor(index.astype(np.int64)))
         self.norm = nn.BatchNorm2d(len(index), eps=learned.norm.eps, momentum=learned.norm.momentum)
         for name in ("weight", "bias"):
-            getattr(self.norm, name).data[...] = getattr(learned.norm, name).data[index]
+            getattr(self.norm, name).array[...] = getattr(learned.norm, name).array[index]
         for name in ("running_mean", "running_var"):
-            getattr(self.norm, name).data[...] = getattr(learned.norm, name).data[index]
+            getattr(self.norm, name).array[...] = getattr(learned.norm, name).array[index]
         self.relu = nn.ReLU()
         self.conv = nn.Conv2d(len(index), out, 1, groups=g, bias=False)
-        w = learned.weight.data[:, :, 0, 0]
+        w = learned.weight.array[:, :, 0, 0]
         new = np.empty((out, keep), dtype=w.dtype)
         d = out // g
         for i in range(g):  # group i's filters are i, i+G, i+2G, ...; they become outputs i·d … i·d + d − 1
             new[i * d:(i + 1) * d] = w[i::g][:, per_group[i]]
-        self.conv.weight.data[...] = new[:, :, None, None]
+        self.conv.weight.array[...] = new[:, :, None, None]
 
     def forward(self, x):
         return channel_shuffle(self.conv(self.relu(self.norm(x[:, self.index]))), self.groups)

@@ -114,7 +114,7 @@ def summary(model, input_shape=None, batch_size: int = 2, print_fn=print) -> Mod
             counted.update(id(p) for p in fresh)
             shape = tuple(output.shape) if hasattr(output, "shape") else ()
             rows[slot] = LayerRow(_name, type(mod).__name__, (None, *shape[1:]),
-                                  int(sum(p.data.size for p in fresh)), _layer_macs(mod, output, batch_size))
+                                  int(sum(p.array.size for p in fresh)), _layer_macs(mod, output, batch_size))
 
         handles += [m.register_forward_pre_hook(pre), m.register_forward_hook(post)]
 
@@ -135,8 +135,8 @@ def summary(model, input_shape=None, batch_size: int = 2, print_fn=print) -> Mod
         model_name=type(model).__name__,
         input_shape=input_shape,
         rows=[r for r in rows if r is not None],
-        total_params=int(sum(p.data.size for p in params)),
-        trainable_params=int(sum(p.data.size for p in params if p.requires_grad)),
+        total_params=int(sum(p.array.size for p in params)),
+        trainable_params=int(sum(p.array.size for p in params if p.requires_grad)),
     )
     if print_fn is not None:
         print_fn(str(result))

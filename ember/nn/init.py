@@ -1,6 +1,6 @@
 """Weight initialisation (NOTES §5), PyTorch's names and formulas.
 
-Every initializer fills ``tensor.data`` in place, draws from ``ember.random.generator()``
+Every initializer fills ``tensor.array`` in place, draws from ``ember.random.generator()``
 (so ``ember.manual_seed`` makes initial weights reproducible), keeps the tensor's dtype
 and returns the tensor.
 
@@ -50,11 +50,11 @@ __all__ = [
 def _check(tensor) -> np.ndarray:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"initializers fill an ember Tensor in place, got {type(tensor).__name__}")
-    return tensor.data
+    return tensor.array
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    tensor.data[...] = values  # in place, cast to the tensor's own dtype
+    tensor.array[...] = values  # in place, cast to the tensor's own dtype
     return tensor
 
 

@@ -22,7 +22,7 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True):
         if data is None:
             data = np.empty((0,), np.float32)
-        super().__init__(data.data if isinstance(data, Tensor) else data)
+        super().__init__(data.array if isinstance(data, Tensor) else data)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -216,7 +216,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.data[...] = 0
+                p.grad.array[...] = 0
 
     def to(self, *args, **kwargs) -> "Module":
         """Accepts 'cpu' and a floating dtype (casts parameters and floating buffers)."""
@@ -232,8 +232,8 @@ class Module:
         if dtype is not None:
             d = _dt.resolve(dtype)
             for t in list(self.parameters()) + list(self.buffers()):
-                if t.data.dtype.kind == "f":
-                    t.data = t.data.astype(d)
+                if t.array.dtype.kind == "f":
+                    t.array = t.array.astype(d)
         return self
 
     def float(self) -> "Module":
@@ -318,7 +318,7 @@ class Module:
         for k, t in own.items():
             if k in state_dict:
                 v = state_dict[k]
-                arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+                arr = v.array if isinstance(v, Tensor) else np.asarray(v)
                 if arr.shape != t.shape:
                     mismatched.append(f"{k}: checkpoint has shape {arr.shape}, model has {t.shape}")
         problems = []
@@ -333,8 +333,8 @@ class Module:
         for k, t in own.items():
             if k in state_dict:
                 v = state_dict[k]
-                arr = v.data if isinstance(v, Tensor) else np.asarray(v)
-                t.data[...] = arr.astype(t.data.dtype, copy=False)
+                arr = v.array if isinstance(v, Tensor) else np.asarray(v)
+                t.array[...] = arr.astype(t.array.dtype, copy=False)
         return _IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------- printing
@@ -360,7 +360,7 @@ class Module:
         return list(super().__dir__()) + list(self._parameters) + list(self._buffers) + list(self._modules)
 
     def num_parameters(self, trainable_only: bool = True) -> int:
-        return int(sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only))
+        return int(sum(p.array.size for p in self.parameters() if p.requires_grad or not trainable_only))
 
 
 class _IncompatibleKeys(tuple):

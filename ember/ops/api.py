@@ -46,9 +46,9 @@ def _result_dtype(a: Tensor, b: Tensor) -> np.dtype:
     """PyTorch's type promotion for two tensors: the higher category wins (int64 + float32 is float32,
     not NumPy's float64); within a category the wider dtype wins; a 0-d tensor decides only when its
     category is higher than the other operand's (float32 + a 0-d float64 tensor stays float32)."""
-    da, db = a.data.dtype, b.data.dtype
+    da, db = a.array.dtype, b.array.dtype
     ca, cb = _CATEGORY.get(da.kind, 3), _CATEGORY.get(db.kind, 3)
-    za, zb = a.data.ndim == 0, b.data.ndim == 0
+    za, zb = a.array.ndim == 0, b.array.ndim == 0
     if za != zb:
         (d, cd), (z, cz) = ((db, cb), (da, ca)) if za else ((da, ca), (db, cb))
         return z if cz > cd else d
@@ -64,21 +64,21 @@ def _promote(a, b, true_div: bool = False):
         out = _result_dtype(a, b)
     else:
         t, s = (a, b) if isinstance(a, Tensor) else (b, a)
-        out = t.data.dtype
+        out = t.array.dtype
         if out.kind != "f" and isinstance(s, float):
             out = _dt.get_default_dtype()
     if true_div and out.kind != "f":
         out = _dt.get_default_dtype()
-    if isinstance(a, Tensor) and a.data.dtype != out:
+    if isinstance(a, Tensor) and a.array.dtype != out:
         a = a.type(out)
-    if isinstance(b, Tensor) and b.data.dtype != out:
+    if isinstance(b, Tensor) and b.array.dtype != out:
         b = b.type(out)
     return a, b
 
 
 def _to_float(x: Tensor) -> Tensor:
     """Integer and bool tensors become the default float dtype (torch.exp(int tensor) is float32)."""
-    return x if x.data.dtype.kind == "f" else x.type(_dt.get_default_dtype())
+    return x if x.array.dtype.kind == "f" else x.type(_dt.get_default_dtype())
 
 
 def _binary(fn):
@@ -88,16 +88,16 @@ def _binary(fn):
     def op(a, b):
         if isinstance(a, Tensor):
             if isinstance(b, Tensor):
-                da, db = a.data.dtype, b.data.dtype
+                da, db = a.array.dtype, b.array.dtype
                 if da is not db or (true_div and da.kind != "f"):
                     a, b = _promote(a, b, true_div)
             else:
                 b = _operand(b, a)
-                if isinstance(b, Tensor) or a.data.dtype.kind != "f":
+                if isinstance(b, Tensor) or a.array.dtype.kind != "f":
                     a, b = _promote(a, b, true_div)
         elif isinstance(b, Tensor):
             a = _operand(a, b)
-            if isinstance(a, Tensor) or b.data.dtype.kind != "f":
+            if isinstance(a, Tensor) or b.array.dtype.kind != "f":
                 a, b = _promote(a, b, true_div)
         else:
             a, b = _promote(Tensor(a), Tensor(b), true_div)
@@ -152,8 +152,8 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     """min(max(x, min), max); bounds may be numbers or tensors (which broadcast and take no gradient)."""
     if min is None and max is None:
         raise ValueError("clamp needs at least one of min or max")
-    min = min.data if isinstance(min, Tensor) else min  # noqa: A001
-    max = max.data if isinstance(max, Tensor) else max  # noqa: A001
+    min = min.array if isinstance(min, Tensor) else min  # noqa: A001
+    max = max.array if isinstance(max, Tensor) else max  # noqa: A001
     return Ar.Clamp.apply(x, lo=min, hi=max)
 
 
@@ -163,7 +163,7 @@ clip = clamp
 def where(condition, x=None, y=None):
     """``x`` where ``condition`` holds, else ``y`` (either may be a Python scalar), in the dtype PyTorch
     promotes them to; ``where(condition)`` alone is ``condition.nonzero(as_tuple=True)``."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     if x is None and y is None:
         return tuple(Tensor._wrap(i.astype(np.int64)) for i in np.nonzero(cond))
     if x is None or y is None:
@@ -185,7 +185,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # no
     if dtype is not None:  # like PyTorch: cast first, then sum in that dtype
         x = x.type(dtype)
     if x.dtype.kind in "biu":  # integer sums like PyTorch: int64, no graph
-        total = np.sum(x.data, axis=R.normalize_dims(dim, x.ndim), keepdims=keepdim)
+        total = np.sum(x.array, axis=R.normalize_dims(dim, x.ndim), keepdims=keepdim)
         return Tensor._wrap(np.asarray(total, dtype=np.int64))
     return R.Sum.apply(x, dim=dim, keepdim=keepdim)
 
@@ -261,21 +261,21 @@ def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    d = x.data
+    d = x.array
     if dim is None:
         return Tensor._wrap(np.asarray(np.argmax(d), dtype=np.int64))
     return Tensor._wrap(np.argmax(d, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    d = x.data
+    d = x.array
     if dim is None:
         return Tensor._wrap(np.asarray(np.argmin(d), dtype=np.int64))
     return Tensor._wrap(np.argmin(d, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
-    order = np.argsort(-x.data if largest else x.data, axis=dim, kind="stable")
+    order = np.argsort(-x.array if largest else x.array, axis=dim, kind="stable")
     idx = np.take(order, np.arange(k), axis=dim)
     vals = gather(x, dim, Tensor._wrap(idx.astype(np.int64)))
     return _ValuesIndices((vals, Tensor._wrap(idx.astype(np.int64))))
@@ -283,7 +283,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j] = x[i][index[i][j]] along ``dim`` (via advanced indexing, so backward scatter-adds)."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
     dim = _dim(dim, x.ndim)
     if idx.ndim != x.ndim:
         raise RuntimeError(f"gather: index of shape {idx.shape} must have as many dimensions as the input {x.shape}")
@@ -294,7 +294,7 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
 
 def index_select(x: Tensor, dim: int, index) -> Tensor:
     """The entries of ``x`` at the positions ``index`` (1-D integers) along ``dim``; backward scatter-adds."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim > 1 or idx.dtype.kind not in "iu":
         raise RuntimeError(f"index_select: index must be a 1-D integer tensor, got shape {idx.shape} and dtype "
                            f"{idx.dtype}")
@@ -309,12 +309,12 @@ def masked_fill(x: Tensor, mask, value) -> Tensor:
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
-        value = value.data
+        value = value.array
     return Ar.Where.apply(m, np.asarray(value, dtype=x.dtype), x)
 
 
 def _fill_mask(x: Tensor, mask, fn: str) -> np.ndarray:
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise RuntimeError(f"{fn}: the mask must be a bool tensor, got dtype {m.dtype}")
     try:
@@ -329,7 +329,7 @@ def _fill_mask(x: Tensor, mask, fn: str) -> np.ndarray:
 def _masked_fill_(x: Tensor, mask, value) -> Tensor:
     x._check_inplace("masked_fill_")
     m = _fill_mask(x, mask, "masked_fill_")
-    np.copyto(x.data, value.data if isinstance(value, Tensor) else value, where=m, casting="unsafe")
+    np.copyto(x.array, value.array if isinstance(value, Tensor) else value, where=m, casting="unsafe")
     return x
 
 
@@ -434,14 +434,14 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 def _common_dtype(tensors: list) -> list:
     """The tensors cast to the dtype PyTorch's cat/stack promote them to (float32 with int64 is float32)."""
-    out = tensors[0].data.dtype
-    if all(t.data.dtype == out for t in tensors):
+    out = tensors[0].array.dtype
+    if all(t.array.dtype == out for t in tensors):
         return tensors
     for t in tensors[1:]:
-        d = t.data.dtype
+        d = t.array.dtype
         co, cd = _CATEGORY.get(out.kind, 3), _CATEGORY.get(d.kind, 3)
         out = out if co > cd else d if cd > co else np.promote_types(out, d)
-    return [t if t.data.dtype == out else t.type(out) for t in tensors]
+    return [t if t.array.dtype == out else t.type(out) for t in tensors]
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -539,8 +539,8 @@ def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
 
 def _compare(fn):
     def op(a, b):
-        bd = b.data if isinstance(b, Tensor) else b
-        ad = a.data if isinstance(a, Tensor) else a
+        bd = b.array if isinstance(b, Tensor) else b
+        ad = a.array if isinstance(a, Tensor) else a
         return Tensor._wrap(np.asarray(fn(ad, bd)))
 
     return op
@@ -554,18 +554,18 @@ gt = _compare(np.greater)
 ge = _compare(np.greater_equal)
 
 
-def isnan(x): return Tensor._wrap(np.isnan(x.data))
-def isinf(x): return Tensor._wrap(np.isinf(x.data))
-def isfinite(x): return Tensor._wrap(np.isfinite(x.data))
+def isnan(x): return Tensor._wrap(np.isnan(x.array))
+def isinf(x): return Tensor._wrap(np.isinf(x.array))
+def isfinite(x): return Tensor._wrap(np.isfinite(x.array))
 
 
 def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:
-    return bool(np.allclose(np.asarray(a.data if isinstance(a, Tensor) else a),
-                            np.asarray(b.data if isinstance(b, Tensor) else b), rtol=rtol, atol=atol))
+    return bool(np.allclose(np.asarray(a.array if isinstance(a, Tensor) else a),
+                            np.asarray(b.array if isinstance(b, Tensor) else b), rtol=rtol, atol=atol))
 
 
 def equal(a, b) -> bool:
-    return a.shape == b.shape and bool(np.array_equal(a.data, b.data))
+    return a.shape == b.shape and bool(np.array_equal(a.array, b.array))
 
 
 builtins_sum = _b.sum  # this module shadows sum, max, min, abs and pow with the tensor versions
@@ -584,9 +584,9 @@ def _inplace(op, ufunc, symbol: str):
                 raise RuntimeError(f"{symbol}: a leaf tensor that requires grad cannot be modified in place; do it "
                                    f"under ember.no_grad(), or write x = x {symbol[0]} y")
             return op(self, other)
-        o = other.data if isinstance(other, Tensor) else other
+        o = other.array if isinstance(other, Tensor) else other
         try:
-            ufunc(self.data, o, out=self.data, casting="same_kind")
+            ufunc(self.array, o, out=self.array, casting="same_kind")
         except TypeError:
             od = o.dtype if isinstance(o, np.ndarray) else type(o).__name__
             raise RuntimeError(f"{symbol}: the result of {self.dtype} {symbol[0]} {od} cannot be stored in place in "
@@ -628,16 +628,16 @@ def _install() -> None:
     T.__le__ = le
     T.__gt__ = gt
     T.__ge__ = ge
-    T.__invert__ = lambda self: Tensor._wrap(~self.data)
-    T.__and__ = lambda self, o: Tensor._wrap(self.data & (o.data if isinstance(o, Tensor) else o))
-    T.__or__ = lambda self, o: Tensor._wrap(self.data | (o.data if isinstance(o, Tensor) else o))
-    T.__xor__ = lambda self, o: Tensor._wrap(self.data ^ (o.data if isinstance(o, Tensor) else o))
+    T.__invert__ = lambda self: Tensor._wrap(~self.array)
+    T.__and__ = lambda self, o: Tensor._wrap(self.array & (o.array if isinstance(o, Tensor) else o))
+    T.__or__ = lambda self, o: Tensor._wrap(self.array | (o.array if isinstance(o, Tensor) else o))
+    T.__xor__ = lambda self, o: Tensor._wrap(self.array ^ (o.array if isinstance(o, Tensor) else o))
     T.__iadd__ = _inplace(add, np.add, "+=")
     T.__isub__ = _inplace(sub, np.subtract, "-=")
     T.__imul__ = _inplace(mul, np.multiply, "*=")
     T.__itruediv__ = _inplace(div, np.true_divide, "/=")
-    T.__floordiv__ = lambda self, o: Tensor._wrap(self.data // (o.data if isinstance(o, Tensor) else o))
-    T.__mod__ = lambda self, o: Tensor._wrap(self.data % (o.data if isinstance(o, Tensor) else o))
+    T.__floordiv__ = lambda self, o: Tensor._wrap(self.array // (o.array if isinstance(o, Tensor) else o))
+    T.__mod__ = lambda self, o: Tensor._wrap(self.array % (o.array if isinstance(o, Tensor) else o))
     for name in ("add", "sub", "mul", "div", "matmul", "mm", "bmm", "maximum", "minimum", "pow", "exp", "log",
                  "sqrt", "rsqrt", "abs", "sign", "neg", "square", "log1p", "expm1", "clamp", "clip", "sum", "mean",
                  "max", "min", "amax", "amin", "var", "std", "logsumexp", "prod", "argmax", "argmin", "topk",
@@ -656,8 +656,8 @@ def _install() -> None:
     T.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))
     T.mT = property(lambda self: transpose(self, -2, -1))
     T.subtract, T.multiply, T.divide = sub, mul, div
-    T.any = lambda self, dim=None, keepdim=False: Tensor._wrap(np.asarray(np.any(self.data, dim, keepdims=keepdim)))
-    T.all = lambda self, dim=None, keepdim=False: Tensor._wrap(np.asarray(np.all(self.data, dim, keepdims=keepdim)))
+    T.any = lambda self, dim=None, keepdim=False: Tensor._wrap(np.asarray(np.any(self.array, dim, keepdims=keepdim)))
+    T.all = lambda self, dim=None, keepdim=False: Tensor._wrap(np.asarray(np.all(self.array, dim, keepdims=keepdim)))
     T.norm = lambda self, p=2, dim=None, keepdim=False: (
         sqrt(sum(self * self, dim=dim, keepdim=keepdim)) if p == 2
         else sum(abs(self) ** p, dim=dim, keepdim=keepdim) ** (1.0 / p)

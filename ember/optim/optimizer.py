@@ -4,8 +4,8 @@ An optimizer holds ``param_groups`` (a list of dicts: ``"params"`` plus that gro
 options, e.g. its own ``lr``) and ``state`` (a dict from parameter to that
 parameter's buffers: momentum, running averages, step count). A subclass writes
 one method, ``_update(p, g, state, group)``: the update rule for one parameter,
-applied in place to the NumPy array ``p`` (``param.data``) given the gradient
-array ``g`` (``param.grad.data``). No graph is recorded: updates are plain NumPy.
+applied in place to the NumPy array ``p`` (``param.array``) given the gradient
+array ``g`` (``param.grad.array``). No graph is recorded: updates are plain NumPy.
 
 Hot path: updates write through ``out=`` and in-place operators into the state
 buffers and into a small per-optimizer workspace (``_scratch``), so a warm
@@ -171,7 +171,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data.fill(0)
+                    p.grad.array.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; returns ``closure()``'s loss when a closure is given.
@@ -186,7 +186,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(p.data, p.grad.data, self.state[p], group)
+                    self._update(p.array, p.grad.array, self.state[p], group)
         self._step_count += 1
         return loss
 
@@ -282,7 +282,7 @@ def _plain(value):
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, Tensor):
-        return value.data.copy()
+        return value.array.copy()
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -295,7 +295,7 @@ def _plain(value):
 def _restore(value, p: Tensor, key: str, idx: int):
     """One saved per-parameter state entry back in memory: arrays as private copies in the parameter's dtype."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     if isinstance(value, list):

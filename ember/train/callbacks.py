@@ -138,7 +138,7 @@ class EarlyStopping(Callback):
             self.wait = 0
             self.best_epoch = int(logs["epoch"])
             if self.restore_best:
-                self.best_weights = {k: v.data.copy() for k, v in trainer.model.state_dict().items()}
+                self.best_weights = {k: v.array.copy() for k, v in trainer.model.state_dict().items()}
         else:
             self.wait += 1
             if self.wait >= self.patience:

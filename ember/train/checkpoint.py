@@ -86,7 +86,7 @@ def set_rng_states(state: dict) -> None:
 def _plain(obj):
     """Model tensors as arrays (detached copies), everything else as is."""
     if isinstance(obj, Tensor):
-        return obj.data.copy()
+        return obj.array.copy()
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -117,7 +117,7 @@ def _weights_digest(model) -> str:
     h = hashlib.sha1()
     for k, v in model.state_dict().items():
         h.update(k.encode())
-        h.update(np.ascontiguousarray(v.data).tobytes())
+        h.update(np.ascontiguousarray(v.array).tobytes())
     return h.hexdigest()
 
 

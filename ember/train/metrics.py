@@ -21,7 +21,7 @@ from ember.tensor import Tensor
 
 
 def _np(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.array if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _labels(targets) -> np.ndarray:

@@ -183,7 +183,7 @@ def _train_unguarded(rd: RunDir, cfg: TrainConfig, bundle: DataBundle, resume_fr
                       scheduler_monitor=monitor, progress="quiet" if cfg.quiet else "auto")
     trainer.checkpoint_meta = {"run": rd.name, "model": cfg.model}
     if not cfg.quiet and resume_from is None:
-        n = sum(int(p.data.size) for p in model.parameters())
+        n = sum(int(p.array.size) for p in model.parameters())
         print(f"{cfg.model}: {n:,} parameters | {cfg.data}: {len(bundle.train):,} train, "
               f"{len(bundle.val) if bundle.val is not None else 0:,} validation, {len(bundle.test):,} test images | "
               f"{len(train_loader)} steps per epoch", flush=True)

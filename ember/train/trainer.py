@@ -153,7 +153,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    g = p.grad.data if isinstance(p.grad, Tensor) else p.grad
+                    g = p.grad.array if isinstance(p.grad, Tensor) else p.grad
                     total += float(np.dot(g.ravel(), g.ravel())) if g.dtype.kind == "f" else float((g ** 2).sum())
         return math.sqrt(total) if math.isfinite(total) else total
 
@@ -273,7 +273,7 @@ class Trainer:
 
             params = [p for g in self.optimizer.param_groups for p in g["params"]]
             grad_norm = float(clip_grad_norm_(params, self.grad_clip))
-        outputs = out.data
+        outputs = out.array
         return outputs, loss_value, grad_norm
 
     def _end_epoch(self, val_loader) -> None:
@@ -332,11 +332,11 @@ class Trainer:
                     for m in metrics:
                         if isinstance(m, TopKAccuracy) and m.k >= out.shape[1]:
                             continue
-                        m.update(out.data, y)
+                        m.update(out.array, y)
                     if confusion:
                         if cm is None:
                             cm = ConfusionMatrix(num_classes or out.shape[1])
-                        cm.update(out.data, y)
+                        cm.update(out.array, y)
         finally:
             self.model.train(was_training)
         res = {"loss": loss.compute()}
@@ -435,7 +435,7 @@ def predict_proba(model, data, tta: bool | str = False, batch_size: int = 256, p
 
     def logits(t: Tensor):
         if preprocess is not None:
-            t = Tensor._wrap(np.ascontiguousarray(preprocess(t.data), dtype=np.float32))
+            t = Tensor._wrap(np.ascontiguousarray(preprocess(t.array), dtype=np.float32))
         return model(t)
 
     def one(images: np.ndarray) -> np.ndarray:
@@ -445,20 +445,20 @@ def predict_proba(model, data, tta: bool | str = False, batch_size: int = 256, p
 
             return np.asarray(tta_predict(logits, images, mode), dtype=np.float64)
         with no_grad():
-            return _softmax(logits(Tensor._wrap(images)).data.astype(np.float64))
+            return _softmax(logits(Tensor._wrap(images)).array.astype(np.float64))
 
     was_training = model.training
     model.eval()
     try:
         chunks = []
         if isinstance(data, (np.ndarray, Tensor)):
-            arr = data.data if isinstance(data, Tensor) else data
+            arr = data.array if isinstance(data, Tensor) else data
             for i in range(0, arr.shape[0], batch_size):
                 chunks.append(one(arr[i:i + batch_size]))
         else:
             for batch in data:
                 x, _ = _split_batch(batch)
-                chunks.append(one(x.data))
+                chunks.append(one(x.array))
         if not chunks:
             return np.zeros((0, 0))
         return np.concatenate(chunks, axis=0)

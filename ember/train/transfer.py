@@ -113,7 +113,7 @@ def _set_trainable(model, part: str, trainable: bool, head: str | None) -> int:
         p.requires_grad = trainable
         if not trainable:
             p.grad = None
-        count += int(p.data.size)
+        count += int(p.array.size)
     return count
 
 
@@ -156,7 +156,7 @@ def load_pretrained(model, source, exclude=(), new_head: bool = False) -> Transf
     rep = TransferReport()
     keep = {}
     for k, v in state.items():
-        arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+        arr = v.array if isinstance(v, Tensor) else np.asarray(v)
         if k not in own:
             rep.unexpected.append(k)
         elif any(k == e or k.startswith(e + ".") for e in exclude):

@@ -187,7 +187,7 @@ def test_tensor_and_single_image_inputs(t):
     out = t(ember.tensor(x), rng=rng(0))
     assert isinstance(out, ember.Tensor) and out.dtype == np.float32
     single = t(x[0], rng=rng(0))
-    np.testing.assert_allclose(single, out.data[0], atol=1e-6)
+    np.testing.assert_allclose(single, out.array[0], atol=1e-6)
     u8 = t((x * 255).astype(np.uint8), rng=rng(0))
     assert u8.dtype == np.float32 and u8.max() <= 1.5
 

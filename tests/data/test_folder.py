@@ -46,8 +46,8 @@ def test_lazy_folder_through_loader_with_workers(tmp_path):
     ds = ImageFolder(tmp_path)
     with pytest.raises(TypeError, match="in_memory=True"):
         ds.arrays()
-    a = [b[1].data for b in DataLoader(ds, batch_size=4, shuffle=True, seed=3)]
-    b = [b[1].data for b in DataLoader(ds, batch_size=4, shuffle=True, seed=3, num_workers=2)]
+    a = [b[1].array for b in DataLoader(ds, batch_size=4, shuffle=True, seed=3)]
+    b = [b[1].array for b in DataLoader(ds, batch_size=4, shuffle=True, seed=3, num_workers=2)]
     assert all(np.array_equal(p, q) for p, q in zip(a, b)) and sum(len(p) for p in a) == 6
 
 

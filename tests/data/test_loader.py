@@ -27,7 +27,7 @@ def images(n=50, c=1, hw=6, seed=0):
 def collect(loader, epochs=1):
     out = []
     for _ in range(epochs):
-        out += [tuple(t.data.copy() for t in batch) for batch in loader]
+        out += [tuple(t.array.copy() for t in batch) for batch in loader]
     return out
 
 
@@ -42,8 +42,8 @@ def test_batches_are_nchw_float32_in_unit_range_and_int64_labels():
     assert len(loader) == 4 and [len(b[0]) for b in batches] == [16, 16, 16, 2]
     x, y = batches[0]
     assert isinstance(x, ember.Tensor) and x.shape == (16, 1, 6, 6) and x.dtype == np.float32
-    assert y.dtype == np.int64 and 0.0 <= x.data.min() and x.data.max() <= 1.0
-    np.testing.assert_allclose(x.data, ds.data[:16] / 255.0, rtol=1e-6)  # unshuffled: in order
+    assert y.dtype == np.int64 and 0.0 <= x.array.min() and x.array.max() <= 1.0
+    np.testing.assert_allclose(x.array, ds.data[:16] / 255.0, rtol=1e-6)  # unshuffled: in order
     assert len(DataLoader(ds, batch_size=16, drop_last=True)) == 3
     assert [len(b[0]) for b in DataLoader(ds, batch_size=16, drop_last=True)] == [16, 16, 16]
 
@@ -92,7 +92,7 @@ def test_resume_gives_the_same_batch_sequence(workers, stop_after):
     got, state = [], (loader.state_dict() if stop_after == 0 else None)
     while state is None:
         for batch in loader:
-            got.append(tuple(t.data.copy() for t in batch))  # the training step used this batch
+            got.append(tuple(t.array.copy() for t in batch))  # the training step used this batch
             if len(got) == stop_after:
                 state = loader.state_dict()  # ...then the checkpoint was written
                 break
@@ -135,10 +135,10 @@ def test_subset_batches_from_parent_arrays():
     ds = images(n=40)
     train, val = holdout_split(ds, 0.25, seed=0)
     x, y = next(iter(DataLoader(val, batch_size=len(val))))
-    np.testing.assert_array_equal(y.data, ds.targets[val.indices])
+    np.testing.assert_array_equal(y.array, ds.targets[val.indices])
     nested = Subset(val, [3, 1])
     x, y = next(iter(DataLoader(nested, batch_size=2)))
-    np.testing.assert_array_equal(y.data, ds.targets[val.indices[[3, 1]]])
+    np.testing.assert_array_equal(y.array, ds.targets[val.indices[[3, 1]]])
 
 
 def test_per_sample_transform_uses_getitem():
@@ -147,7 +147,7 @@ def test_per_sample_transform_uses_getitem():
     ds = ImageArrayDataset(data, np.arange(9), transform=lambda im: calls.append(1) or im * 2)
     x, y = next(iter(DataLoader(ds, batch_size=9)))
     assert len(calls) == 9
-    np.testing.assert_allclose(x.data, data / 255.0 * 2, rtol=1e-6)
+    np.testing.assert_allclose(x.array, data / 255.0 * 2, rtol=1e-6)
 
 
 def test_tensor_dataset_features_and_mixup_soft_labels():
@@ -156,7 +156,7 @@ def test_tensor_dataset_features_and_mixup_soft_labels():
     assert x.dtype == np.float32 and y.dtype == np.int64
     x, y = next(iter(DataLoader(images(), batch_size=10, transform=Mixup(0.4, num_classes=10), seed=0)))
     assert y.shape == (10, 10) and y.dtype == np.float32
-    np.testing.assert_allclose(y.data.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(y.array.sum(axis=1), 1.0, rtol=1e-6)
 
 
 def test_prefetch_runs_in_a_background_thread_and_errors_propagate():

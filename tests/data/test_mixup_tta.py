@@ -29,7 +29,7 @@ def test_soft_target_cross_entropy_formula_and_hard_labels():
     logq = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     per = -(probs * logq).sum(1)
     out = soft_target_cross_entropy(ember.tensor(logits), ember.tensor(probs), reduction="none")
-    np.testing.assert_allclose(out.data, per, rtol=1e-6)
+    np.testing.assert_allclose(out.array, per, rtol=1e-6)
     np.testing.assert_allclose(soft_target_cross_entropy(ember.tensor(logits), probs, reduction="sum").item(),
                                per.sum(), rtol=1e-6)
     hard = soft_target_cross_entropy(ember.tensor(logits), np.array([0, 2]))
@@ -72,9 +72,9 @@ def test_tta_predict_averages_probabilities():
 
     def predict(batch):
         assert isinstance(batch, ember.Tensor) and not ember.is_grad_enabled()
-        seen.append(batch.data.copy())
+        seen.append(batch.array.copy())
         # logits: class 0 likes the left half, class 1 the right half
-        return ember.tensor(np.stack([batch.data[..., :4].sum((1, 2, 3)), batch.data[..., 4:].sum((1, 2, 3))], 1))
+        return ember.tensor(np.stack([batch.array[..., :4].sum((1, 2, 3)), batch.array[..., 4:].sum((1, 2, 3))], 1))
 
     probs = tta_predict(predict, x, mode="flip")
     assert probs.shape == (4, 2) and probs.dtype == np.float32
@@ -84,7 +84,7 @@ def test_tta_predict_averages_probabilities():
         return e / e.sum(1, keepdims=True)
 
     with ember.no_grad():
-        views = [softmax(predict(ember.tensor(v)).data.astype(np.float64)) for v in tta_views(x, "flip")]
+        views = [softmax(predict(ember.tensor(v)).array.astype(np.float64)) for v in tta_views(x, "flip")]
     np.testing.assert_allclose(probs, np.mean(views, 0), rtol=1e-5)
     # the mirror swaps this model's logits, so sigmoid(L - R) and sigmoid(R - L) average to exactly 1/2
     np.testing.assert_allclose(probs, 0.5, rtol=1e-5)

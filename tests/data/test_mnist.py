@@ -206,4 +206,4 @@ def test_real_fashion_mnist_from_a_directory(system_fashion, tmp_path):
     assert len(test) == 10000
     np.testing.assert_array_equal(test.class_counts(), [1000] * 10)
     x = data.DataLoader(test, batch_size=10000).__iter__().__next__()[0]
-    assert x.shape == (10000, 1, 28, 28) and x.dtype == np.float32 and 0 <= x.data.min() and x.data.max() <= 1
+    assert x.shape == (10000, 1, 28, 28) and x.dtype == np.float32 and 0 <= x.array.min() and x.array.max() <= 1

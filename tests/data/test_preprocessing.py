@@ -131,7 +131,7 @@ def test_tensors_datasets_and_single_samples(batch):
     p = Standardize().fit(ember.tensor(batch))
     out = p(ember.tensor(batch))
     assert isinstance(out, ember.Tensor) and out.dtype == np.float32
-    np.testing.assert_allclose(out.data, Standardize().fit(batch)(batch), atol=1e-6)
+    np.testing.assert_allclose(out.array, Standardize().fit(batch)(batch), atol=1e-6)
     np.testing.assert_allclose(p(batch[0]), p(batch)[0], atol=1e-6)  # one (C, H, W) sample
     ds = ImageArrayDataset(np.full((4, 1, 2, 2), 255, np.uint8), np.zeros(4))
     assert float(ZeroCenter().fit(ds).mean.ravel()[0]) == 1.0  # uint8 pixels fitted as [0, 1]

@@ -29,7 +29,7 @@ def test_a_broken_network_is_diagnosed():
     model = nn.Sequential(nn.Linear(20, 32), nn.Sigmoid(), nn.Linear(32, 4), nn.Softmax(dim=1))
     with ember.no_grad():
         for p in model.parameters():
-            p.data *= 30  # saturating initialisation
+            p.array *= 30  # saturating initialisation
     rep = doctor(model, x, y, overfit_steps=30)
     assert _status(rep, "inputs") == [WARN]
     assert _status(rep, "final layer") == [WARN]
@@ -65,6 +65,6 @@ def test_dead_relus_are_reported():
     x, y = _data()
     model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 4))
     with ember.no_grad():
-        model[0].bias.data[...] = -100.0  # every unit always negative: dead
+        model[0].bias.array[...] = -100.0  # every unit always negative: dead
     rep = doctor(model, x, y, overfit_steps=5)
     assert any("dead" in f.message for f in rep.findings), str(rep)

@@ -73,11 +73,11 @@ def test_checks_every_output_of_a_tuple_and_skips_non_tensor_arguments():
 def test_perturbs_a_transposed_view_in_place():
     base = np.random.default_rng(0).standard_normal((4, 3))
     x = ember.from_numpy(base.T).requires_grad_()  # (3, 4), not contiguous
-    assert not x.data.flags.c_contiguous
+    assert not x.array.flags.c_contiguous
     gradcheck(lambda t: (t @ t.T).exp().sum(dim=1), x)
     with pytest.raises(GradcheckError, match=r"input 1 \(shape \(3, 4\)\) at index \(1, 2\)"):
         gradcheck(lambda p, q: WrongMul.apply(p, q), leaf(3, 4), x)
-    np.testing.assert_array_equal(x.data, base.T)  # every perturbation undone
+    np.testing.assert_array_equal(x.array, base.T)  # every perturbation undone
 
 
 def test_refuses_what_it_cannot_check():

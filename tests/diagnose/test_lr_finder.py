@@ -12,7 +12,7 @@ def test_range_test_finds_a_sensible_rate_and_restores_the_model(tmp_path):
     x = rng.standard_normal((256, 10)).astype(np.float32)
     y = (x[:, :3].sum(1) > 0).astype(np.int64)
     model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2))
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: v.array.copy() for k, v in model.state_dict().items()}
     opt = ember.optim.SGD(model.parameters(), lr=0.123)
     loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True, seed=0)
     res = lr_range_test(model, opt, nn.CrossEntropyLoss(), loader, start_lr=1e-5, end_lr=100.0, num_steps=80)
@@ -21,7 +21,7 @@ def test_range_test_finds_a_sensible_rate_and_restores_the_model(tmp_path):
     assert res.diverged_at is not None  # 100 is far too large for SGD here
     assert opt.param_groups[0]["lr"] == 0.123
     for k, v in model.state_dict().items():
-        np.testing.assert_array_equal(v.data, before[k])
+        np.testing.assert_array_equal(v.array, before[k])
     res.plot(tmp_path / "lr.png")
     assert (tmp_path / "lr.png").stat().st_size > 1000
 

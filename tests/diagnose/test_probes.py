@@ -21,7 +21,7 @@ def test_probe_records_every_leaf_layer_and_its_gradient(tmp_path):
     rec = probe.last()
     assert set(rec) == {"0", "1", "2"}
     act, grad = rec["1"]
-    out = np.tanh(model[0](x).data)
+    out = np.tanh(model[0](x).array)
     assert act.std == pytest.approx(float(out.std()), rel=1e-5)
     assert grad is not None and grad.std > 0
     assert "layer" in probe.report()
@@ -41,7 +41,7 @@ def test_vanishing_gradients_through_deep_sigmoids_are_flagged():
     with ember.no_grad():
         for m in model:
             if isinstance(m, nn.Linear):
-                m.weight.data *= 0.1
+                m.weight.array *= 0.1
     with LayerProbe(model) as probe:
         model(ember.randn(8, 16)).sum().backward()
     first = probe.last()["0"][1].std

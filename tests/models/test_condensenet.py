@@ -17,10 +17,10 @@ def small_condensenet():
 def randomise_batch_norm_statistics(model, rng):
     for m in model.modules():
         if type(m).__name__ == "BatchNorm2d":
-            m.running_mean.data[...] = rng.normal(0, 0.2, m.running_mean.shape)
-            m.running_var.data[...] = rng.uniform(0.5, 1.5, m.running_var.shape)
-            m.weight.data[...] = rng.uniform(0.5, 1.5, m.weight.shape)
-            m.bias.data[...] = rng.normal(0, 0.1, m.bias.shape)
+            m.running_mean.array[...] = rng.normal(0, 0.2, m.running_mean.shape)
+            m.running_var.array[...] = rng.uniform(0.5, 1.5, m.running_var.shape)
+            m.weight.array[...] = rng.uniform(0.5, 1.5, m.weight.shape)
+            m.bias.array[...] = rng.normal(0, 0.1, m.bias.shape)
 
 
 def test_each_condensing_stage_drops_a_quarter_of_the_inputs_in_every_group():
@@ -41,7 +41,7 @@ def test_condensing_drops_the_least_important_inputs_of_each_group():
     w = np.ones((4, 8), np.float32)
     w[0, :4] = w[2, :4] = 0.01   # group 0 barely uses inputs 0-3
     w[1, 4:] = w[3, 4:] = 0.01   # group 1 barely uses inputs 4-7
-    conv.weight.data[...] = w[:, :, None, None]
+    conv.weight.array[...] = w[:, :, None, None]
     conv.condense_step()
     assert conv.group_mask[0].tolist() == [False] * 4 + [True] * 4
     assert conv.group_mask[1].tolist() == [True] * 4 + [False] * 4
@@ -52,8 +52,8 @@ def test_masked_weights_get_no_gradient():
     ember.nn.init.normal_(conv.weight)
     conv.condense_step()
     conv(ember.randn(2, 8, 4, 4)).sum().backward()
-    mask = conv.mask.data.astype(bool)
-    assert np.all(conv.weight.grad.data[~mask] == 0) and np.any(conv.weight.grad.data[mask] != 0)
+    mask = conv.mask.array.astype(bool)
+    assert np.all(conv.weight.grad.array[~mask] == 0) and np.any(conv.weight.grad.array[mask] != 0)
 
 
 def test_update_condensation_follows_the_schedule():
@@ -68,7 +68,7 @@ def test_condensed_model_gives_the_same_outputs_as_before_conversion():
     model = small_condensenet()
     model.train()
     for p in model.parameters():  # perturb all weights, as training would
-        p.data += rng.normal(0, 0.01, p.shape).astype(p.data.dtype)
+        p.array += rng.normal(0, 0.01, p.shape).astype(p.array.dtype)
     model.update_condensation(1.0)
     randomise_batch_norm_statistics(model, rng)
     model.eval()
@@ -92,7 +92,7 @@ def test_condensed_model_still_trains():
     model.condense()
     out = model(ember.randn(2, 3, 32, 32))
     out.sum().backward()
-    assert all(p.grad is not None and np.isfinite(p.grad.data).all() for p in model.parameters())
+    assert all(p.grad is not None and np.isfinite(p.grad.array).all() for p in model.parameters())
 
 
 def test_condensing_before_the_last_stage_is_an_error():
@@ -105,12 +105,12 @@ def test_condensing_before_the_last_stage_is_an_error():
 def test_group_lasso_is_the_sum_of_group_norms_and_differentiable():
     conv = LearnedGroupConv(4, 4, condense_factor=2, groups=2)
     w = np.arange(16, dtype=np.float32).reshape(4, 4)
-    conv.weight.data[...] = w[:, :, None, None]
+    conv.weight.array[...] = w[:, :, None, None]
     expected = sum(np.sqrt(w[g::2, j] @ w[g::2, j]) for g in range(2) for j in range(4))
     loss = conv.group_lasso()
     assert float(loss.item()) == pytest.approx(expected, rel=1e-5)
     loss.backward()
-    assert np.isfinite(conv.weight.grad.data).all()
+    assert np.isfinite(conv.weight.grad.array).all()
     model = small_condensenet()
     assert float(model.group_lasso_loss().item()) > 0
 

@@ -22,9 +22,9 @@ def blocks_of(model):
 def test_zero_init_residual_zeroes_the_last_bn_scale_of_every_block(name):
     model = zoo.get(name, num_classes=10, input_size=32, zero_init_residual=True)
     blocks = blocks_of(model)
-    assert blocks and all(np.all(last_residual_bn(b).weight.data == 0) for b in blocks)
+    assert blocks and all(np.all(last_residual_bn(b).weight.array == 0) for b in blocks)
     default = zoo.get(name, num_classes=10, input_size=32)
-    assert all(np.all(last_residual_bn(b).weight.data == 1) for b in blocks_of(default))
+    assert all(np.all(last_residual_bn(b).weight.array == 1) for b in blocks_of(default))
 
 
 def test_zero_init_residual_blocks_start_as_the_identity():
@@ -66,14 +66,14 @@ def test_option_a_shortcut_subsamples_and_zero_pads_channels():
 
 
 def _std(t):
-    return float(np.std(t.data))
+    return float(np.std(t.array))
 
 
 def test_reference_initialisations():
     vgg = zoo.vgg11(num_classes=10, input_size=32)
     conv = vgg.features[0]
     assert _std(conv.weight) == pytest.approx(math.sqrt(2 / (64 * 9)), rel=0.15)  # He, fan-out
-    assert np.all(conv.bias.data == 0)
+    assert np.all(conv.bias.array == 0)
     assert _std(vgg.classifier[-1].weight) == pytest.approx(0.01, rel=0.1)
 
     resnet = zoo.resnet50(num_classes=10, input_size=32)
@@ -83,21 +83,21 @@ def test_reference_initialisations():
     alex = zoo.alexnet(num_classes=10, input_size=32, init="paper")
     convs = [m for m in alex.features if isinstance(m, nn.Conv2d)]
     fcs = [m for m in alex.classifier if isinstance(m, nn.Linear)]
-    assert [float(m.bias.data[0]) for m in convs + fcs] == [0, 1, 0, 1, 1, 1, 1, 0]
+    assert [float(m.bias.array[0]) for m in convs + fcs] == [0, 1, 0, 1, 1, 1, 1, 0]
     assert _std(convs[2].weight) == pytest.approx(0.01, rel=0.05)
-    default = zoo.alexnet(num_classes=10, input_size=32).features[3].weight.data  # PyTorch's U(±1/√fan_in)
+    default = zoo.alexnet(num_classes=10, input_size=32).features[3].weight.array  # PyTorch's U(±1/√fan_in)
     assert np.abs(default).max() <= 1 / math.sqrt(64 * 25) and np.std(default) > 0.005
 
     goog = zoo.googlenet(num_classes=10, input_size=32)
-    w = goog.stage3[0].branch2[1][0].weight.data
+    w = goog.stage3[0].branch2[1][0].weight.array
     assert np.std(w) == pytest.approx(0.01, rel=0.1)  # truncated at ±2 (absolute), i.e. hardly at all
 
     eff = zoo.efficientnet_b0(num_classes=10, input_size=32)
-    fc = eff.classifier[1].weight.data
-    assert np.abs(fc).max() <= 1 / math.sqrt(10) and np.all(eff.classifier[1].bias.data == 0)
+    fc = eff.classifier[1].weight.array
+    assert np.abs(fc).max() <= 1 / math.sqrt(10) and np.all(eff.classifier[1].bias.array == 0)
 
     dense = zoo.densenet121(num_classes=10, input_size=32)
-    assert all(np.all(m.weight.data == 1) and np.all(m.bias.data == 0)
+    assert all(np.all(m.weight.array == 1) and np.all(m.bias.array == 0)
                for m in dense.modules() if isinstance(m, nn.BatchNorm2d))
 
 

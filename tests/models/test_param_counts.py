@@ -12,7 +12,7 @@ from ember.models.nin import nin_num_parameters
 
 
 def count(model) -> int:
-    return sum(p.data.size for p in model.parameters())
+    return sum(p.array.size for p in model.parameters())
 
 
 REFERENCE = {

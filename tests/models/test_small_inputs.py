@@ -35,7 +35,7 @@ def test_forward_and_backward_on_small_images(name, channels, size):
     cross_entropy(out, np.array([1, 5])).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None]
     assert not missing, f"no gradient reached {missing[:5]}"
-    bad = [n for n, p in model.named_parameters() if not np.isfinite(p.grad.data).all()]
+    bad = [n for n, p in model.named_parameters() if not np.isfinite(p.grad.array).all()]
     assert not bad, f"non-finite gradients in {bad[:5]}"
     assert np.isfinite(out.detach().numpy()).all()
 

@@ -13,7 +13,7 @@ def test_one_hot_matches_pytorch(labels, num_classes, torch):
     e = F.one_hot(ember.tensor(labels), num_classes)
     t = torch.nn.functional.one_hot(torch.tensor(labels), num_classes)
     assert e.dtype == np.int64 and e.shape == tuple(t.shape)
-    np.testing.assert_array_equal(e.data, t.numpy())
+    np.testing.assert_array_equal(e.array, t.numpy())
 
 
 @pytest.mark.parametrize("call,message", [

@@ -62,7 +62,7 @@ def test_batchnorm_eval(name):
     layer = make().double()
     layer(_x(*shape, seed=7, scale=2.0))  # move the running statistics away from (0, 1)
     layer.eval()
-    layer.weight.data[:] = np.linspace(0.5, 2.0, layer.num_features)
+    layer.weight.array[:] = np.linspace(0.5, 2.0, layer.num_features)
     check_layer(layer, _x(*shape))
 
 
@@ -72,8 +72,8 @@ ACTS = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Sigmoid", 
 @pytest.mark.parametrize("name", ACTS)
 def test_activation(name):
     x = _x(3, 4, scale=2.0)
-    x.data[np.abs(x.data) < 1e-3] = 0.5  # keep away from kinks
-    x.data[np.abs(np.abs(x.data) - 1) < 1e-3] = 0.5
+    x.array[np.abs(x.array) < 1e-3] = 0.5  # keep away from kinks
+    x.array[np.abs(np.abs(x.array) - 1) < 1e-3] = 0.5
     check_layer(getattr(nn, name)(), x)
 
 

@@ -17,7 +17,7 @@ def _w(*shape, dtype=ember.float32):
 
 
 def _stats(t):
-    d = t.data.astype(np.float64)
+    d = t.array.astype(np.float64)
     return d.mean(), d.std()
 
 
@@ -75,26 +75,26 @@ def test_empirical_std_matches_the_formula(fn, kwargs, expected_std):
 
 def test_uniform_bounds_and_normal_mean():
     w = init.uniform_(_w(1000, 100), -0.3, 0.7)
-    assert w.data.min() >= -0.3 and w.data.max() <= 0.7
-    assert w.data.mean() == pytest.approx(0.2, abs=0.005)
+    assert w.array.min() >= -0.3 and w.array.max() <= 0.7
+    assert w.array.mean() == pytest.approx(0.2, abs=0.005)
     w = init.normal_(_w(1000, 100), mean=3.0, std=2.0)
     assert _stats(w)[0] == pytest.approx(3.0, abs=0.02) and _stats(w)[1] == pytest.approx(2.0, rel=0.01)
     bound = 1 / math.sqrt(100)
     w = init.kaiming_uniform_(_w(1000, 100), a=math.sqrt(5))
-    assert w.data.max() <= bound and w.data.min() >= -bound and w.data.max() > 0.99 * bound
+    assert w.array.max() <= bound and w.array.min() >= -bound and w.array.max() > 0.99 * bound
 
 
 def test_trunc_normal_respects_absolute_bounds_and_matches_torch_moments(torch):
     """a and b are absolute bounds (PyTorch's semantics), not multiples of std."""
     w = init.trunc_normal_(_w(400, 500), mean=0.5, std=1.0, a=0.0, b=1.5)
-    assert w.data.min() >= 0.0 and w.data.max() <= 1.5
+    assert w.array.min() >= 0.0 and w.array.max() <= 1.5
     t = torch.nn.init.trunc_normal_(torch.empty(400, 500), mean=0.5, std=1.0, a=0.0, b=1.5)
     assert _stats(w)[0] == pytest.approx(float(t.mean()), abs=0.005)
     assert _stats(w)[1] == pytest.approx(float(t.std()), rel=0.01)
     w = init.trunc_normal_(_w(200, 200), std=0.02)  # bounds ±2 are 100 std away: plain N(0, 0.02²)
     assert _stats(w)[1] == pytest.approx(0.02, rel=0.02)
     w = init.trunc_normal_(_w(100, 100), mean=0.0, std=1.0, a=6.0, b=7.0)  # far tail: inverse CDF path
-    assert w.data.min() >= 6.0 and w.data.max() <= 7.0
+    assert w.array.min() >= 6.0 and w.array.max() <= 7.0
     with pytest.raises(ValueError, match="a < b"):
         init.trunc_normal_(_w(3, 3), a=1.0, b=-1.0)
 
@@ -102,7 +102,7 @@ def test_trunc_normal_respects_absolute_bounds_and_matches_torch_moments(torch):
 @pytest.mark.parametrize("shape", [(6, 10), (10, 6), (8, 4, 3, 3)])
 def test_orthogonal(shape):
     w = init.orthogonal_(_w(*shape, dtype=ember.float64), gain=2.0)
-    m = w.data.reshape(shape[0], -1)
+    m = w.array.reshape(shape[0], -1)
     rows, cols = m.shape
     gram = m @ m.T if rows <= cols else m.T @ m
     np.testing.assert_allclose(gram, 4.0 * np.eye(min(rows, cols)), atol=1e-10)
@@ -110,63 +110,63 @@ def test_orthogonal(shape):
 
 def test_constant_fills_and_dtype():
     w = _w(3, 4, dtype=ember.float64)
-    assert init.ones_(w) is w and np.all(w.data == 1) and w.dtype == np.float64
-    assert np.all(init.zeros_(w).data == 0)
-    assert np.all(init.constant_(w, 0.01).data == 0.01)
-    np.testing.assert_array_equal(init.eye_(_w(3, 4)).data, np.eye(3, 4))
+    assert init.ones_(w) is w and np.all(w.array == 1) and w.dtype == np.float64
+    assert np.all(init.zeros_(w).array == 0)
+    assert np.all(init.constant_(w, 0.01).array == 0.01)
+    np.testing.assert_array_equal(init.eye_(_w(3, 4)).array, np.eye(3, 4))
     d = init.dirac_(_w(4, 4, 3, 3))
     x = ember.randn(1, 4, 5, 5)
-    np.testing.assert_allclose(nn.functional.conv2d(x, d, padding=1).data, x.data, atol=1e-6)
+    np.testing.assert_allclose(nn.functional.conv2d(x, d, padding=1).array, x.array, atol=1e-6)
 
 
 def test_initializers_draw_from_the_seeded_generator():
     ember.manual_seed(7)
-    a = init.kaiming_normal_(_w(5, 5)).data.copy()
-    b = init.trunc_normal_(_w(5, 5), std=0.1).data.copy()
+    a = init.kaiming_normal_(_w(5, 5)).array.copy()
+    b = init.trunc_normal_(_w(5, 5), std=0.1).array.copy()
     ember.manual_seed(7)
-    np.testing.assert_array_equal(init.kaiming_normal_(_w(5, 5)).data, a)
-    np.testing.assert_array_equal(init.trunc_normal_(_w(5, 5), std=0.1).data, b)
+    np.testing.assert_array_equal(init.kaiming_normal_(_w(5, 5)).array, a)
+    np.testing.assert_array_equal(init.trunc_normal_(_w(5, 5), std=0.1).array, b)
     ember.manual_seed(7)
     l1 = nn.Linear(5, 5)
     ember.manual_seed(7)
-    np.testing.assert_array_equal(nn.Linear(5, 5).weight.data, l1.weight.data)
+    np.testing.assert_array_equal(nn.Linear(5, 5).weight.array, l1.weight.array)
 
 
 def test_layers_default_to_pytorch_init():
     lin = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)
-    assert np.abs(lin.weight.data).max() <= bound and lin.weight.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
-    assert np.abs(lin.bias.data).max() <= bound and np.abs(lin.bias.data).max() > 0.9 * bound
+    assert np.abs(lin.weight.array).max() <= bound and lin.weight.array.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
+    assert np.abs(lin.bias.array).max() <= bound and np.abs(lin.bias.array).max() > 0.9 * bound
     conv = nn.Conv2d(16, 64, 3, groups=2)
     bound = 1 / math.sqrt(8 * 9)
-    assert np.abs(conv.weight.data).max() <= bound and np.abs(conv.bias.data).max() <= bound
-    assert conv.weight.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.05)
+    assert np.abs(conv.weight.array).max() <= bound and np.abs(conv.bias.array).max() <= bound
+    assert conv.weight.array.std() == pytest.approx(bound / math.sqrt(3), rel=0.05)
 
 
 def test_set_default_changes_every_layer_in_one_place():
     try:
         init.set_default(weight="kaiming_normal", bias="zeros")
         lin, conv = nn.Linear(500, 400), nn.Conv2d(32, 64, 3)
-        assert lin.weight.data.std() == pytest.approx(math.sqrt(2 / 500), rel=0.02)
-        assert conv.weight.data.std() == pytest.approx(math.sqrt(2 / 288), rel=0.02)
-        assert np.all(lin.bias.data == 0) and np.all(conv.bias.data == 0)
+        assert lin.weight.array.std() == pytest.approx(math.sqrt(2 / 500), rel=0.02)
+        assert conv.weight.array.std() == pytest.approx(math.sqrt(2 / 288), rel=0.02)
+        assert np.all(lin.bias.array == 0) and np.all(conv.bias.array == 0)
         init.set_default(weight=lambda w: init.constant_(w, 0.5))
-        assert np.all(nn.Linear(3, 2).weight.data == 0.5)
+        assert np.all(nn.Linear(3, 2).weight.array == 0.5)
     finally:
         init.reset_default()
-    assert nn.Linear(3, 2).weight.data.std() > 0
+    assert nn.Linear(3, 2).weight.array.std() > 0
     with init.default_init(weight="xavier_normal", bias="relu"):
         lin = nn.Linear(300, 500)
-        assert lin.weight.data.std() == pytest.approx(math.sqrt(2 / 800), rel=0.02)
-        assert np.all(lin.bias.data == np.float32(0.01))
-    assert np.abs(nn.Linear(300, 500).bias.data).max() > 0.02  # back to U(±1/√300)
+        assert lin.weight.array.std() == pytest.approx(math.sqrt(2 / 800), rel=0.02)
+        assert np.all(lin.bias.array == np.float32(0.01))
+    assert np.abs(nn.Linear(300, 500).bias.array).max() > 0.02  # back to U(±1/√300)
 
 
 def test_per_layer_init_argument():
     lin = nn.Linear(500, 400, init="xavier_uniform")
-    assert lin.weight.data.std() == pytest.approx(math.sqrt(2 / 900), rel=0.02)
+    assert lin.weight.array.std() == pytest.approx(math.sqrt(2 / 900), rel=0.02)
     conv = nn.Conv2d(3, 4, 3, init=init.zeros_)
-    assert np.all(conv.weight.data == 0)
+    assert np.all(conv.weight.array == 0)
     with pytest.raises(ValueError, match="unknown weight initialisation 'lecun'"):
         nn.Linear(3, 2, init="lecun")
     with pytest.raises(ValueError, match="unknown bias initialisation"):
@@ -200,5 +200,5 @@ def test_draws_are_made_in_the_tensors_own_precision():
         fill(w32)
         fill(w64)
         assert w32.dtype == np.float32 and w64.dtype == np.float64
-        assert np.any(w64.data != w64.data.astype(np.float32))  # not float32 values in a float64 array
-    assert abs(float(w32.data.mean()) + 1.0) < 0.02 and w32.data.min() >= -3.0 and w32.data.max() <= 1.0
+        assert np.any(w64.array != w64.array.astype(np.float32))  # not float32 values in a float64 array
+    assert abs(float(w32.array.mean()) + 1.0) < 0.02 and w32.array.min() >= -3.0 and w32.array.max() <= 1.0

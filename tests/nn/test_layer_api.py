@@ -107,7 +107,7 @@ def test_state_dict_round_trip_restores_running_stats():
     b.load_state_dict(a.state_dict())
     a.eval(), b.eval()
     x = ember.randn(2, 3, 2, 2)
-    np.testing.assert_array_equal(a(x).data, b(x).data)
+    np.testing.assert_array_equal(a(x).array, b(x).array)
     assert int(b.num_batches_tracked.item()) == 3
 
 
@@ -171,24 +171,24 @@ def test_bn_after_bias_free_conv_and_zero_gamma_residual():
     block = nn.Sequential(nn.Conv2d(3, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3))
     nn.init.zeros_(block[1].weight)
     x = ember.randn(2, 3, 4, 4)
-    np.testing.assert_array_equal((x + block(x)).data, x.data)
+    np.testing.assert_array_equal((x + block(x)).array, x.array)
 
 
 def test_penalties_cover_weights_not_biases_or_bn():
     net = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2), nn.Linear(2, 1))
     for p in net.parameters():
-        p.data[...] = 2.0
+        p.array[...] = 2.0
     assert F.l1_penalty(net).item() == pytest.approx(2.0 * (6 + 2))
     assert F.l2_penalty(net).item() == pytest.approx(4.0 * (6 + 2))
     assert F.l2_penalty(net, weights_only=False).item() == pytest.approx(4.0 * sum(p.numel() for p in net.parameters()))
     assert F.elastic_net_penalty(net, 0.25).item() == pytest.approx(0.25 * 16 + 0.75 * 0.5 * 32)
     code = ember.tensor([[-1.0, 0.0, 2.0]], requires_grad=True)  # an autoencoder's hidden code
     F.l1_penalty(code).backward()
-    np.testing.assert_array_equal(code.grad.data, [[-1.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(code.grad.array, [[-1.0, 0.0, 1.0]])
     net.zero_grad()
     F.l2_penalty(net).backward()
     assert net[0].bias.grad is None and net[1].weight.grad is None
-    np.testing.assert_array_equal(net[0].weight.grad.data, np.full((2, 3), 4.0))
+    np.testing.assert_array_equal(net[0].weight.grad.array, np.full((2, 3), 4.0))
     with pytest.raises(ValueError, match="l1_ratio must be between 0 and 1"):
         F.elastic_net_penalty(net, 1.5)
     with pytest.raises(ValueError, match="no weights"):
@@ -208,8 +208,8 @@ def test_mlp_solves_xor_but_a_linear_model_cannot():
                 p.grad = None
             loss.backward()
             for p in params:
-                p.data -= lr * p.grad.data
-        return (model(x).data.argmax(1) == y.data).mean(), loss.item()
+                p.array -= lr * p.grad.array
+        return (model(x).array.argmax(1) == y.array).mean(), loss.item()
 
     ember.manual_seed(1)
     acc, loss = train(nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2)))

@@ -81,7 +81,7 @@ def test_activation(torch, name, kw):
 @pytest.mark.parametrize("num_parameters", [1, 5])
 def test_prelu(torch, num_parameters):
     layer, tlayer = nn.PReLU(num_parameters, init=0.1), torch.nn.PReLU(num_parameters, init=0.1)
-    layer.weight.data[:] = np.linspace(0.05, 0.5, num_parameters)
+    layer.weight.array[:] = np.linspace(0.05, 0.5, num_parameters)
     copy_to_torch(layer, tlayer, torch)
     check_parity(layer, tlayer, torch, randn(3, 5, 4, 2))
 
@@ -92,9 +92,9 @@ def test_prelu(torch, num_parameters):
 def test_batchnorm1d_train_and_eval(torch, shape, kw):
     layer, tlayer = nn.BatchNorm1d(3, **kw), torch.nn.BatchNorm1d(3, **kw)
     if layer.affine:
-        layer.weight.data[:] = [0.5, 1.5, -1.0]
+        layer.weight.array[:] = [0.5, 1.5, -1.0]
     if layer.bias is not None:
-        layer.bias.data[:] = [0.1, -0.2, 0.3]
+        layer.bias.array[:] = [0.1, -0.2, 0.3]
     copy_to_torch(layer, tlayer, torch)
     for step in range(3):
         check_parity(layer, tlayer, torch, randn(*shape, seed=step) * 2 + 1, what=f"train step {step}")
@@ -104,7 +104,7 @@ def test_batchnorm1d_train_and_eval(torch, shape, kw):
 
 def test_batchnorm2d_running_stats_equal_torch_after_steps(torch):
     layer, tlayer = nn.BatchNorm2d(4), torch.nn.BatchNorm2d(4)
-    layer.weight.data[:] = [1.0, 2.0, 0.5, -1.0]
+    layer.weight.array[:] = [1.0, 2.0, 0.5, -1.0]
     copy_to_torch(layer, tlayer, torch)
     for step in range(5):
         x = randn(3, 4, 5, 6, seed=step) * (step + 1) + step
@@ -157,7 +157,7 @@ def test_dropout_train_matches_torch_given_the_same_mask(torch):
     x = randn(6, 50) + 5.0  # no zeros, so the mask can be read off the output
     xe = ember.tensor(x, requires_grad=True)
     ye = nn.Dropout(p)(xe)
-    mask = (ye.data != 0).astype(np.float32)
+    mask = (ye.array != 0).astype(np.float32)
     xt = torch.tensor(x, requires_grad=True)
     yt = xt * torch.from_numpy(mask) / (1 - p)
     assert_close(ye, yt)
@@ -187,10 +187,10 @@ def _run(lib, layer, x, up):
     xt = lib.tensor(x, requires_grad=True)
     y = layer(xt)
     y.backward(lib.tensor(up))
-    grads = {n: np.array(p.grad.numpy() if hasattr(p.grad, "numpy") else p.grad.data, np.float64)
+    grads = {n: np.array(p.grad.numpy() if hasattr(p.grad, "numpy") else p.grad.array, np.float64)
              for n, p in layer.named_parameters()}
-    out = y.detach().numpy() if hasattr(y, "detach") and lib.__name__ == "torch" else y.data
-    xg = xt.grad.numpy() if lib.__name__ == "torch" else xt.grad.data
+    out = y.detach().numpy() if hasattr(y, "detach") and lib.__name__ == "torch" else y.array
+    xg = xt.grad.numpy() if lib.__name__ == "torch" else xt.grad.array
     return {"output": np.array(out, np.float64), "input grad": np.array(xg, np.float64), **grads}
 
 

@@ -138,7 +138,7 @@ def test_bce_with_logits_extreme_scores_finite():
     loss = F.binary_cross_entropy_with_logits(x, ember.tensor([[0.0, 1.0]]))
     loss.backward()
     assert np.isfinite(loss.item()) and loss.item() == pytest.approx(1e4, rel=1e-6)
-    assert np.all(np.isfinite(x.grad.data))
+    assert np.all(np.isfinite(x.grad.array))
 
 
 @pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")

@@ -9,7 +9,7 @@ from tests.helpers import assert_close
 
 def copy_to_torch(layer, tlayer, torch):
     """Copy every parameter and buffer of an ember layer into its torch twin (same names)."""
-    sd = {k: torch.from_numpy(np.array(v.data)) for k, v in layer.state_dict().items()}
+    sd = {k: torch.from_numpy(np.array(v.array)) for k, v in layer.state_dict().items()}
     missing, unexpected = tlayer.load_state_dict(sd, strict=False)
     assert not unexpected, f"ember has state torch lacks: {unexpected}"
     assert not [k for k in missing if not k.endswith("num_batches_tracked")], f"torch has state ember lacks: {missing}"

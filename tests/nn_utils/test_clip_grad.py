@@ -26,16 +26,16 @@ def test_clip_grad_norm_rescales_all_gradients_together():
     assert isinstance(total, ember.Tensor) and total.shape == () and total.dtype == np.float32
     assert total.item() == pytest.approx(5.0)
     coef = 1.0 / (5.0 + 1e-6)
-    np.testing.assert_allclose(params[0].grad.data, [3 * coef, 0.0], rtol=1e-6)
-    np.testing.assert_allclose(params[1].grad.data, [[0.0, 4 * coef]], rtol=1e-6)
+    np.testing.assert_allclose(params[0].grad.array, [3 * coef, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(params[1].grad.array, [[0.0, 4 * coef]], rtol=1e-6)
     assert get_total_norm([p.grad for p in params]).item() == pytest.approx(1.0, rel=1e-5)
 
 
 def test_small_gradients_are_left_alone():
     params = _params([[0.3, -0.4]])
-    before = params[0].grad.data.copy()
+    before = params[0].grad.array.copy()
     assert clip_grad_norm_(params, max_norm=1.0).item() == pytest.approx(0.5)
-    np.testing.assert_array_equal(params[0].grad.data, before)
+    np.testing.assert_array_equal(params[0].grad.array, before)
 
 
 @pytest.mark.parametrize("norm_type,expected", [(1.0, 7.0), (2.0, 5.0), (3.0, (27 + 64) ** (1 / 3)),
@@ -49,7 +49,7 @@ def test_parameters_without_gradients_a_single_tensor_and_generators():
     a, b = _params([[6.0, 8.0]])[0], Parameter(np.ones(2, np.float32))
     assert clip_grad_norm_((p for p in [a, b]), 5.0).item() == pytest.approx(10.0)
     assert b.grad is None
-    np.testing.assert_allclose(a.grad.data, [3.0, 4.0], rtol=1e-6)
+    np.testing.assert_allclose(a.grad.array, [3.0, 4.0], rtol=1e-6)
     c = _params([[0.0, 2.0]])[0]
     assert clip_grad_norm_(c, 1.0).item() == pytest.approx(2.0)
     assert clip_grad_norm_([b], 1.0).item() == 0.0
@@ -59,32 +59,32 @@ def test_non_finite_norm():
     params = _params([[1.0, np.inf]])
     with pytest.raises(RuntimeError, match="non-finite"):
         clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
-    np.testing.assert_array_equal(params[0].grad.data, [1.0, np.inf])  # untouched by the failed call
+    np.testing.assert_array_equal(params[0].grad.array, [1.0, np.inf])  # untouched by the failed call
     assert clip_grad_norm_(params, 1.0).item() == np.inf  # without the check: scaled by 0, inf·0 = nan (PyTorch too)
-    np.testing.assert_array_equal(params[0].grad.data, [0.0, np.nan])
+    np.testing.assert_array_equal(params[0].grad.array, [0.0, np.nan])
     params = _params([[1.0, np.nan]])
     assert math.isnan(clip_grad_norm_(params, 1.0).item())
 
 
 def test_clip_grad_value_clamps_in_place():
     params = _params([[-3.0, 0.5, 2.0], [[10.0]]])
-    arr = params[0].grad.data
+    arr = params[0].grad.array
     assert clip_grad_value_(params, 1.0) is None
-    assert params[0].grad.data is arr
+    assert params[0].grad.array is arr
     np.testing.assert_array_equal(arr, [-1.0, 0.5, 1.0])
-    np.testing.assert_array_equal(params[1].grad.data, [[1.0]])
+    np.testing.assert_array_equal(params[1].grad.array, [[1.0]])
 
 
 def test_float64_gradients_keep_their_dtype():
     params = _params([[3.0, 4.0]], dtype=np.float64)
     total = clip_grad_norm_(params, 1.0)
-    assert total.dtype == np.float64 and params[0].grad.data.dtype == np.float64
+    assert total.dtype == np.float64 and params[0].grad.array.dtype == np.float64
 
 
 def test_clip_grads_with_norm_uses_the_given_norm():
     params = _params([[1.0, 1.0]])
     clip_grads_with_norm_(params, 1.0, ember.tensor(10.0))
-    np.testing.assert_allclose(params[0].grad.data, [0.1, 0.1], rtol=1e-5)
+    np.testing.assert_allclose(params[0].grad.array, [0.1, 0.1], rtol=1e-5)
 
 
 def test_clipping_tames_an_exploding_step():
@@ -94,7 +94,7 @@ def test_clipping_tames_an_exploding_step():
     w.grad = ember.tensor(np.array([1e6, -1e6, 1e6], np.float32))
     clip_grad_norm_([w], max_norm=1.0)
     opt.step()
-    assert np.linalg.norm(w.data) <= 0.1 + 1e-6
+    assert np.linalg.norm(w.array) <= 0.1 + 1e-6
 
 
 @pytest.mark.parametrize("call,error,match", [
@@ -122,7 +122,7 @@ def test_parity_with_pytorch(torch, norm_type, max_norm):
     ttotal = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=norm_type)
     assert total.item() == pytest.approx(ttotal.item(), rel=1e-6)
     for o, t in zip(ours, theirs):
-        np.testing.assert_allclose(o.grad.data, t.grad.numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(o.grad.array, t.grad.numpy(), rtol=1e-6, atol=1e-7)
 
     ours = _params(grads)
     theirs = [torch.zeros(g.shape, requires_grad=True) for g in grads]
@@ -131,4 +131,4 @@ def test_parity_with_pytorch(torch, norm_type, max_norm):
     clip_grad_value_(ours, 1.5)
     torch.nn.utils.clip_grad_value_(theirs, 1.5)
     for o, t in zip(ours, theirs):
-        np.testing.assert_array_equal(o.grad.data, t.grad.numpy())
+        np.testing.assert_array_equal(o.grad.array, t.grad.numpy())

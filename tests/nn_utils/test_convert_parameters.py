@@ -17,25 +17,25 @@ def test_round_trip():
     params = _params()
     vec = parameters_to_vector(params)
     assert vec.shape == (8,)
-    np.testing.assert_array_equal(vec.data, [0, 1, 2, 3, 4, 5, 10, 11])
-    arrays = [p.data for p in params]
+    np.testing.assert_array_equal(vec.array, [0, 1, 2, 3, 4, 5, 10, 11])
+    arrays = [p.array for p in params]
     vector_to_parameters(ember.tensor(np.arange(8, dtype=np.float32) * -1), params)
-    assert params[0].data is arrays[0], "parameters keep their arrays (optimizer state stays attached)"
-    np.testing.assert_array_equal(params[0].data, -np.arange(6).reshape(2, 3))
-    np.testing.assert_array_equal(params[1].data, [-6, -7])
+    assert params[0].array is arrays[0], "parameters keep their arrays (optimizer state stays attached)"
+    np.testing.assert_array_equal(params[0].array, -np.arange(6).reshape(2, 3))
+    np.testing.assert_array_equal(params[1].array, [-6, -7])
 
 
 def test_the_vector_is_differentiable():
     params = _params()
     (parameters_to_vector(params) ** 2).sum().backward()
-    np.testing.assert_array_equal(params[0].grad.data, 2 * params[0].data)
-    np.testing.assert_array_equal(params[1].grad.data, 2 * params[1].data)
+    np.testing.assert_array_equal(params[0].grad.array, 2 * params[0].array)
+    np.testing.assert_array_equal(params[1].grad.array, 2 * params[1].array)
 
 
 def test_parity_with_pytorch(torch):
     params = _params()
-    theirs = [torch.tensor(p.data.copy()) for p in params]
-    np.testing.assert_array_equal(parameters_to_vector(params).data,
+    theirs = [torch.tensor(p.array.copy()) for p in params]
+    np.testing.assert_array_equal(parameters_to_vector(params).array,
                                   torch.nn.utils.parameters_to_vector(theirs).numpy())
 
 

@@ -102,7 +102,7 @@ def test_pooling_random_geometry_matches_pytorch(g, kind, seed, torch):
     out = ours(x, **common, **extra)
     assert_close(out, ref, what=f"{kind}_pool2d {g}")
     # a dilated window can miss the input entirely (-inf in both); its gradient is not compared
-    assume(bool(np.all(np.isfinite(out.data))))
+    assume(bool(np.all(np.isfinite(out.array))))
     v = rng.standard_normal(tuple(ref.shape)).astype(np.float32)
     (out * ember.tensor(v)).sum().backward()
     (ref * torch.tensor(v)).sum().backward()
@@ -118,7 +118,7 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum(torch):
     F.max_pool2d(x, 2, stride=1).sum().backward()
     torch.nn.functional.max_pool2d(t, 2, stride=1).sum().backward()
     assert_close(x.grad, t.grad, what="max_pool2d tie gradient")
-    np.testing.assert_array_equal(x.grad.data[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(x.grad.array[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
 
 
 @pytest.mark.parametrize("layout", ["nchw", "cnhw"])
@@ -130,7 +130,7 @@ def test_max_pool_2x2_fast_path_matches_pytorch_with_ties_in_either_memory_layou
     if layout == "cnhw":
         a = np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
     x, t = ember.from_numpy(a).requires_grad_(), _leaf(np.ascontiguousarray(a), torch)
-    assert x.data.flags.c_contiguous == (layout == "nchw")
+    assert x.array.flags.c_contiguous == (layout == "nchw")
     out, ref = F.max_pool2d(x, 2), torch.nn.functional.max_pool2d(t, 2)
     assert_close(out, ref, what=f"max_pool2d 2x2 {layout}")
     v = rng.standard_normal(tuple(ref.shape)).astype(np.float32)
@@ -145,13 +145,13 @@ def test_avg_pool_count_include_pad_changes_the_border_divisor():
     x = ember.ones(1, 1, 2, 2)
     incl = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=True)
     excl = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
-    np.testing.assert_allclose(incl.data[0, 0], np.full((2, 2), 4 / 9), rtol=1e-6)  # 4 ones over 9 cells
-    np.testing.assert_allclose(excl.data[0, 0], np.ones((2, 2)), rtol=1e-6)  # 4 ones over 4 real cells
+    np.testing.assert_allclose(incl.array[0, 0], np.full((2, 2), 4 / 9), rtol=1e-6)  # 4 ones over 9 cells
+    np.testing.assert_allclose(excl.array[0, 0], np.ones((2, 2)), rtol=1e-6)  # 4 ones over 4 real cells
 
 
 def test_adaptive_bins_follow_floor_and_ceil():
     a = np.random.default_rng(0).standard_normal((2, 3, 5, 7))
-    out = F.adaptive_avg_pool2d(ember.tensor(a, dtype=ember.float64), (3, 4)).data
+    out = F.adaptive_avg_pool2d(ember.tensor(a, dtype=ember.float64), (3, 4)).array
     ref = np.empty((2, 3, 3, 4))
     for i in range(3):
         for j in range(4):
@@ -173,8 +173,8 @@ def test_fractional_max_pool_is_deterministic_given_the_seed():
     b = pool()
     c = pool()  # the generator moved on: new regions
     assert a.shape == (2, 3, 6, 6)
-    np.testing.assert_array_equal(a.data, b.data)
-    assert not np.array_equal(a.data, c.data)
+    np.testing.assert_array_equal(a.array, b.array)
+    assert not np.array_equal(a.array, c.array)
 
 
 def test_fractional_max_pool_gradcheck_with_regions_drawn_from_the_seed():
@@ -195,8 +195,8 @@ def test_fractional_max_pool_indices_match_pytorch(torch):
                                        _random_samples=ember.tensor(samples))
     ref, ridx = torch.nn.functional.fractional_max_pool2d(torch.tensor(a), 3, output_size=(5, 4), return_indices=True,
                                                           _random_samples=torch.tensor(samples))
-    np.testing.assert_array_equal(idx.data, ridx.numpy())
-    np.testing.assert_array_equal(out.data, ref.numpy())
+    np.testing.assert_array_equal(idx.array, ridx.numpy())
+    np.testing.assert_array_equal(out.array, ref.numpy())
 
 
 def test_conv_same_padding_keeps_the_size_for_odd_and_even_kernels():

@@ -65,13 +65,13 @@ def test_integer_tensors_stay_integer_without_grad():
 def test_comparisons_give_bool_tensors_without_grad(op, ref):
     a = ember.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]], requires_grad=True)
     b = ember.tensor([2.0, 2.0, 2.0], requires_grad=True)
-    for other, other_np in ((b, b.data), (2.0, 2.0)):
+    for other, other_np in ((b, b.array), (2.0, 2.0)):
         out = getattr(ember, op)(a, other)
         assert out.dtype == np.bool_
         assert not out.requires_grad and out.grad_fn is None
-        np.testing.assert_array_equal(out.data, ref(a.data, other_np))
+        np.testing.assert_array_equal(out.array, ref(a.array, other_np))
     op_sym = {"eq": "__eq__", "ne": "__ne__", "lt": "__lt__", "le": "__le__", "gt": "__gt__", "ge": "__ge__"}[op]
-    np.testing.assert_array_equal(getattr(a, op_sym)(b).data, ref(a.data, b.data))
+    np.testing.assert_array_equal(getattr(a, op_sym)(b).array, ref(a.array, b.array))
 
 
 def test_maximum_minimum_split_the_gradient_on_ties(torch):
@@ -82,7 +82,7 @@ def test_maximum_minimum_split_the_gradient_on_ties(torch):
         getattr(ember, name)(a, b).sum().backward()
         ta, tb = torch.tensor(a_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
         getattr(torch, name)(ta, tb).sum().backward()
-        assert a.grad.data[0] == b.grad.data[0] == 0.5  # tie: half each
+        assert a.grad.array[0] == b.grad.array[0] == 0.5  # tie: half each
         assert_close(a.grad, ta.grad, what=f"{name} tie gradient of a")
         assert_close(b.grad, tb.grad, what=f"{name} tie gradient of b")
 
@@ -93,7 +93,7 @@ def test_clamp_passes_the_gradient_at_the_boundary_and_abs_has_zero_slope_at_zer
     (ember.clamp(x, -1.0, 1.0) + ember.abs(x)).sum().backward()
     (torch.clamp(t, -1.0, 1.0) + torch.abs(t)).sum().backward()
     assert_close(x.grad, t.grad, what="clamp + abs gradient")
-    np.testing.assert_array_equal(x.grad.data, [-1, 0, 1, 2, 2, 1])
+    np.testing.assert_array_equal(x.grad.array, [-1, 0, 1, 2, 2, 1])
 
 
 def test_clamp_needs_a_bound():
@@ -113,7 +113,7 @@ def test_pow_edge_cases_match_pytorch(torch):
     assert_close(b.grad, tb.grad, what="d/db a^b")
     x = ember.tensor([0.0, 1.0], requires_grad=True)
     (x ** 0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+    np.testing.assert_array_equal(x.grad.array, [0.0, 0.0])
 
 
 def test_where_condition_takes_no_gradient_and_accepts_scalars():
@@ -121,8 +121,8 @@ def test_where_condition_takes_no_gradient_and_accepts_scalars():
     cond = x > 0
     y = ember.where(cond, x, -x)  # |x|
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.where(cond.data, 1.0, -1.0))
-    np.testing.assert_array_equal(ember.where(ember.tensor([True, False]), 1.0, 2.0).data, [1.0, 2.0])
+    np.testing.assert_array_equal(x.grad.array, np.where(cond.array, 1.0, -1.0))
+    np.testing.assert_array_equal(ember.where(ember.tensor([True, False]), 1.0, 2.0).array, [1.0, 2.0])
 
 
 def test_matmul_shape_mismatch_names_both_shapes():
@@ -150,7 +150,7 @@ def test_matmul_batched_gradient_shapes():
     assert a.grad.shape == (4, 1, 2, 3) and b.grad.shape == (5, 3, 2)
     v = ember.randn(3, requires_grad=True)
     (v @ v).backward()
-    assert_close(v.grad, 2 * v.data, what="d(v·v)/dv")
+    assert_close(v.grad, 2 * v.array, what="d(v·v)/dv")
 
 
 # --------------------------------------------------------------------------- type promotion (PyTorch's rules)
@@ -184,7 +184,7 @@ def test_promotion_keeps_the_gradient_and_its_dtype():
     x = ember.randn(3, requires_grad=True)
     (x * ember.arange(3) + x.double()).sum().backward()  # float32·int64 → float32, then + float64
     assert x.grad.dtype == np.float32
-    np.testing.assert_allclose(x.grad.data, np.arange(3) + 1.0)
+    np.testing.assert_allclose(x.grad.array, np.arange(3) + 1.0)
 
 
 # --------------------------------------------------------------------------- augmented assignment
@@ -192,12 +192,12 @@ def test_promotion_keeps_the_gradient_and_its_dtype():
 
 def test_augmented_assignment_updates_in_place_under_no_grad():
     lin = ember.nn.Linear(3, 2)
-    before = lin.weight.data.copy()
+    before = lin.weight.array.copy()
     lin(ember.randn(4, 3)).sum().backward()
     with ember.no_grad():
         for p in lin.parameters():
             p -= 0.1 * p.grad  # the classic manual SGD step: must change the module's own parameter
-    np.testing.assert_allclose(lin.weight.data, before - 0.1 * lin.weight.grad.data)
+    np.testing.assert_allclose(lin.weight.array, before - 0.1 * lin.weight.grad.array)
     assert lin.weight.requires_grad and lin.weight.is_leaf
     x = ember.zeros(3)
     view = x[1:]
@@ -214,7 +214,7 @@ def test_augmented_assignment_in_the_graph_is_recorded_out_of_place():
     total = ember.zeros(())
     total += h.sum()  # accumulating a loss into a tensor that does not require grad
     total.backward()
-    np.testing.assert_array_equal(a.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(a.grad.array, [3.0, 3.0])
 
 
 def test_augmented_assignment_errors_name_the_problem():

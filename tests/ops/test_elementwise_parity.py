@@ -37,7 +37,7 @@ def test_binary_result_dtype_matches_pytorch(op, da, db, b_0d, torch):
 
     e, t = make(ember), make(torch)
     assert e.dtype.name == str(t.dtype).replace("torch.", ""), f"{da} {op} {db}: ember {e.dtype}, torch {t.dtype}"
-    np.testing.assert_allclose(e.data.astype(np.float64), t.numpy().astype(np.float64), rtol=1e-6)
+    np.testing.assert_allclose(e.array.astype(np.float64), t.numpy().astype(np.float64), rtol=1e-6)
 
 
 @pytest.mark.parametrize("da", _DTYPES)

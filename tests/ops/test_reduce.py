@@ -43,7 +43,7 @@ def test_reductions_over_any_dims(sdk, op, seed):
     }[op]
     ref = {"sum": np.sum, "mean": np.mean, "amax": np.max, "var_biased": np.var,
            "logsumexp": lambda a, axis, keepdims: np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))}[op]
-    np.testing.assert_allclose(fn(x).data, ref(x.data, axis=dims, keepdims=keepdim), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fn(x).array, ref(x.array, axis=dims, keepdims=keepdim), rtol=1e-12, atol=1e-12)
     gradcheck(fn, x)
 
 
@@ -61,7 +61,7 @@ def test_full_max_and_min_share_the_gradient_evenly_between_ties(torch):
         assert_close(x.grad, t.grad, what=f"{name}() gradient with ties")
     x = ember.tensor(TIES, requires_grad=True)
     x.max().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0, 0.5, 0.5], [0, 0, 0]])
+    np.testing.assert_array_equal(x.grad.array, [[0, 0.5, 0.5], [0, 0, 0]])
 
 
 def test_max_over_a_dim_sends_the_gradient_to_the_first_maximum_it_returns(torch):
@@ -70,14 +70,14 @@ def test_max_over_a_dim_sends_the_gradient_to_the_first_maximum_it_returns(torch
         t = torch.tensor(TIES, requires_grad=True)
         values, indices = getattr(x, name)(dim=1)
         tv, ti = getattr(t, name)(dim=1)
-        np.testing.assert_array_equal(indices.data, ti.numpy())
+        np.testing.assert_array_equal(indices.array, ti.numpy())
         assert indices.dtype == np.int64
         values.sum().backward()
         tv.sum().backward()
         assert_close(x.grad, t.grad, what=f"{name}(dim) gradient with ties")
     x = ember.tensor(TIES, requires_grad=True)
     x.max(dim=1).values.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0, 1, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(x.grad.array, [[0, 1, 0], [1, 0, 0]])
 
 
 def test_amax_shares_ties_evenly_like_pytorch(torch):
@@ -96,7 +96,7 @@ def test_argmax_argmin_are_int64_without_grad_and_pick_the_first(torch):
             ref = getattr(torch, name)(torch.tensor(TIES), **kw)
             assert out.dtype == np.int64 and not out.requires_grad
             assert out.shape == tuple(ref.shape), (name, kw)
-            np.testing.assert_array_equal(out.data, ref.numpy())
+            np.testing.assert_array_equal(out.array, ref.numpy())
 
 
 # --------------------------------------------------------------------------- var / std
@@ -107,8 +107,8 @@ def test_var_std_unbiased_flag(unbiased, ddof):
     a = np.random.default_rng(0).standard_normal((4, 5))
     x = ember.tensor(a, dtype=ember.float64)
     np.testing.assert_allclose(x.var(unbiased=unbiased).item(), a.var(ddof=ddof))
-    np.testing.assert_allclose(x.std(dim=1, unbiased=unbiased).data, a.std(axis=1, ddof=ddof))
-    np.testing.assert_allclose(ember.var(x, dim=0, correction=2).data, a.var(axis=0, ddof=2))
+    np.testing.assert_allclose(x.std(dim=1, unbiased=unbiased).array, a.std(axis=1, ddof=ddof))
+    np.testing.assert_allclose(ember.var(x, dim=0, correction=2).array, a.var(axis=0, ddof=2))
     assert x.var().item() == pytest.approx(a.var(ddof=1))  # unbiased by default, as PyTorch
 
 
@@ -130,10 +130,10 @@ def test_dim_out_of_range_is_a_clear_error():
 def test_logsumexp_is_stable_for_large_logits():
     x = ember.tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], requires_grad=True)
     out = ember.logsumexp(x, dim=1)
-    np.testing.assert_allclose(out.data, [1e4, -1e4 + np.log(3)], rtol=1e-6)
+    np.testing.assert_allclose(out.array, [1e4, -1e4 + np.log(3)], rtol=1e-6)
     out.sum().backward()
-    assert np.all(np.isfinite(x.grad.data))
-    np.testing.assert_allclose(x.grad.data, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
+    assert np.all(np.isfinite(x.grad.array))
+    np.testing.assert_allclose(x.grad.array, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
 
 
 def test_prod_gradient_with_zeros_matches_pytorch(torch):

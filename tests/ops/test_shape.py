@@ -19,19 +19,19 @@ def test_gradcheck(case, noncontig):
 def test_repeated_indices_add_their_gradients():
     x = ember.zeros(4, requires_grad=True)
     x[ember.tensor([0, 0, 0, 2])].sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3, 0, 1, 0])
+    np.testing.assert_array_equal(x.grad.array, [3, 0, 1, 0])
     y = ember.zeros(3, 2, requires_grad=True)
     rows, labels = ember.tensor([0, 0, 2, 0]), ember.tensor([1, 1, 0, 0])
     (y[rows, labels] * ember.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
-    np.testing.assert_array_equal(y.grad.data, [[4, 3], [0, 0], [3, 0]])
+    np.testing.assert_array_equal(y.grad.array, [[4, 3], [0, 0], [3, 0]])
 
 
 def test_boolean_mask_selects_and_routes_the_gradient_back():
     x = ember.tensor([[1.0, -2.0], [-3.0, 4.0]], requires_grad=True)
     picked = x[x > 0]
-    np.testing.assert_array_equal(picked.data, [1.0, 4.0])
+    np.testing.assert_array_equal(picked.array, [1.0, 4.0])
     (picked * 2).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[2, 0], [0, 2]])
+    np.testing.assert_array_equal(x.grad.array, [[2, 0], [0, 2]])
 
 
 def test_split_and_chunk_sizes_follow_pytorch():
@@ -44,8 +44,8 @@ def test_split_and_chunk_sizes_follow_pytorch():
 
 def test_views_keep_values():
     x = ember.arange(24).reshape(2, 3, 4)
-    np.testing.assert_array_equal(x.permute(2, 0, 1).data, np.transpose(x.data, (2, 0, 1)))
-    np.testing.assert_array_equal(x.transpose(0, 2).data, np.swapaxes(x.data, 0, 2))
+    np.testing.assert_array_equal(x.permute(2, 0, 1).array, np.transpose(x.array, (2, 0, 1)))
+    np.testing.assert_array_equal(x.transpose(0, 2).array, np.swapaxes(x.array, 0, 2))
     assert x.flatten(0, 1).shape == (6, 4) and x.unsqueeze(1).shape == (2, 1, 3, 4)
     assert ember.randn(1, 3, 1).squeeze(0).shape == (3, 1)
     assert ember.randn(1, 3, 1).squeeze((0, 2)).shape == (3,)
@@ -87,7 +87,7 @@ def test_in_place_assignment_to_a_tensor_that_requires_grad_is_refused():
         x[0] = 1.0
     with ember.no_grad():
         x[0] = 1.0
-    assert x.data[0] == 1.0
+    assert x.array[0] == 1.0
 
 
 # --------------------------------------------------------------------------- index_select, masked_fill, ...
@@ -119,7 +119,7 @@ def test_masked_fill_keeps_dtype_and_takes_a_0d_tensor_value():
 def test_masked_fill_in_place():
     x = ember.zeros(2, 3)
     assert x.masked_fill_(ember.tensor([True, False, True]), 2.0) is x
-    np.testing.assert_array_equal(x.data, [[2, 0, 2], [2, 0, 2]])
+    np.testing.assert_array_equal(x.array, [[2, 0, 2], [2, 0, 2]])
     w = ember.zeros(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="masked_fill_: a leaf tensor that requires grad"):
         w.masked_fill_(ember.tensor([True, False, True]), 1.0)

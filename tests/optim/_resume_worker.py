@@ -37,7 +37,7 @@ def resume(directory: Path) -> None:
         if sched is not None:
             sched.load_state_dict(ck["schedule"])
         P.ember_train(params, opt, sched, range(job["start"], job["stop"]), x, y)
-        np.savez(directory / f"{job['name']}.final.npz", *[p.data for p in params])
+        np.savez(directory / f"{job['name']}.final.npz", *[p.array for p in params])
 
 
 if __name__ == "__main__":

@@ -212,7 +212,7 @@ def test_state_dict_is_plain_json_and_resumes_in_process(name):
     opt_state = opt.state_dict()
     opt_state["param_groups"] = saved["groups"]
 
-    resumed = P.ember_params([p.data for p in part])
+    resumed = P.ember_params([p.array for p in part])
     opt2 = P.make_optimizer(eo, opt_name, resumed)
     sched2 = build(S, opt2)  # build the schedule first, then load both states
     opt2.load_state_dict(opt_state)
@@ -221,7 +221,7 @@ def test_state_dict_is_plain_json_and_resumes_in_process(name):
     P.ember_train(resumed, opt2, sched2, range(12, 30), x, y, rec)
     assert rec == rec_full[12:]
     for a, b in zip(full, resumed):
-        assert np.array_equal(a.data, b.data)
+        assert np.array_equal(a.array, b.array)
 
 
 def test_lambda_state_dict_keeps_callable_objects_state():

@@ -25,7 +25,7 @@ def _run(opt_cls, grads=GRADS, w0=(1.0, -2.0, 0.5), **options) -> np.ndarray:
     for g in grads:
         w.grad = ember.tensor(g.copy(), dtype=ember.float64)
         opt.step()
-    return w.data
+    return w.array
 
 
 # ------------------------------------------------------------------ the notes' formulas (float64, exact)
@@ -169,12 +169,12 @@ def test_adagrad_reset_every_zeros_the_accumulator_and_training_continues():
     P.ember_train(params, opt, None, range(9, 10), x, y)  # the 10th step resets
     for p in params:
         assert opt.state[p]["step"] == 10
-        assert np.array_equal(opt.state[p]["sum"], np.zeros_like(p.data)), "the accumulator was not reset"
+        assert np.array_equal(opt.state[p]["sum"], np.zeros_like(p.array)), "the accumulator was not reset"
     # the next step starts a fresh sum: r = g⊙g
     xb, yb = P.batch(10, x, y)
     opt.zero_grad()
     P.ember_loss(params, xb, yb).backward()
-    grads = [p.grad.data.copy() for p in params]
+    grads = [p.grad.array.copy() for p in params]
     opt.step()
     for p, g in zip(params, grads):
         np.testing.assert_array_equal(opt.state[p]["sum"], g * g)
@@ -195,10 +195,10 @@ def test_adagrad_reset_accumulators_on_demand_and_to_the_initial_value():
     opt.reset_accumulators()
     np.testing.assert_array_equal(opt.state[w]["sum"], np.full(3, 0.5, np.float32))
     assert opt.state[w]["step"] == 3
-    before = w.data.copy()
+    before = w.array.copy()
     w.grad = ember.ones(3)
     opt.step()  # a fresh sum makes a big step again: lr·g/√(0.5 + 1)
-    np.testing.assert_allclose(before - w.data, 0.1 / math.sqrt(1.5), rtol=1e-5)
+    np.testing.assert_allclose(before - w.array, 0.1 / math.sqrt(1.5), rtol=1e-5)
 
 
 def test_adagrad_steps_shrink_without_reset():
@@ -206,10 +206,10 @@ def test_adagrad_steps_shrink_without_reset():
     opt = eo.Adagrad([w], lr=1.0)
     moves = []
     for _ in range(5):
-        before = w.data.copy()
+        before = w.array.copy()
         w.grad = ember.ones(1)
         opt.step()
-        moves.append(float(before[0] - w.data[0]))
+        moves.append(float(before[0] - w.array[0]))
     np.testing.assert_allclose(moves, [1 / math.sqrt(t) for t in range(1, 6)], rtol=1e-5)
 
 
@@ -223,11 +223,11 @@ def test_each_group_uses_its_own_options():
     assert opt.param_groups[1]["momentum"] == 0  # defaults fill what a group leaves out
     a.grad, b.grad = ember.ones(2), ember.ones(2)
     opt.step()
-    np.testing.assert_allclose(a.data, 0.9)
-    np.testing.assert_allclose(b.data, 0.5)
+    np.testing.assert_allclose(a.array, 0.9)
+    np.testing.assert_allclose(b.array, 0.5)
     opt.param_groups[0]["lr"] = 0.0  # changing a group's lr takes effect at the next step
     opt.step()
-    np.testing.assert_allclose(a.data, 0.9)
+    np.testing.assert_allclose(a.array, 0.9)
 
 
 def test_add_param_group_unfreezes_layers():
@@ -237,7 +237,7 @@ def test_add_param_group_unfreezes_layers():
     assert len(opt.param_groups) == 2 and opt.param_groups[1]["betas"] == (0.9, 0.999)
     a.grad, b.grad = ember.ones(2), ember.ones(3)
     opt.step()
-    np.testing.assert_allclose(b.data, 1 - 0.01, rtol=1e-5)
+    np.testing.assert_allclose(b.array, 1 - 0.01, rtol=1e-5)
     with pytest.raises(ValueError, match="more than one parameter group"):
         opt.add_param_group({"params": [a]})
     with pytest.raises(ValueError, match="beta1"):
@@ -267,9 +267,9 @@ def test_zero_grad_sets_none_or_zeros_in_place():
     opt.zero_grad()
     assert w.grad is None
     w.grad = ember.ones(3)
-    arr = w.grad.data
+    arr = w.grad.array
     opt.zero_grad(set_to_none=False)
-    assert w.grad.data is arr and not arr.any()
+    assert w.grad.array is arr and not arr.any()
 
 
 def test_step_with_closure_returns_the_loss_and_records_a_graph_even_under_no_grad():
@@ -286,7 +286,7 @@ def test_step_with_closure_returns_the_loss_and_records_a_graph_even_under_no_gr
     with ember.no_grad():
         loss = opt.step(closure)
     assert isinstance(loss, ember.Tensor) and loss.item() > 0
-    assert not np.array_equal(params[0].data, arrays[0])
+    assert not np.array_equal(params[0].array, arrays[0])
     assert opt.step() is None
 
 
@@ -295,7 +295,7 @@ def test_parameters_without_gradient_are_left_alone():
     opt = eo.Adam([a, b], lr=0.1)
     a.grad = ember.ones(2)
     opt.step()
-    assert np.array_equal(b.data, np.ones(2)) and b not in opt.state
+    assert np.array_equal(b.array, np.ones(2)) and b not in opt.state
     assert opt.state[a]["step"] == 1
 
 
@@ -305,12 +305,12 @@ def test_parameters_without_gradient_are_left_alone():
                                          (eo.Adam, dict(amsgrad=True)), (eo.AdamW, {})])
 def test_state_and_weights_keep_the_parameter_dtype(cls, options, dtype):
     w = Parameter(np.ones((2, 3), dtype))
-    weights = w.data
+    weights = w.array
     opt = cls([w], lr=0.1, **options)
     w.grad = ember.tensor(np.full((2, 3), 0.5, dtype))
     opt.step()
-    assert w.data is weights, "the update must be in place"
-    assert w.data.dtype == dtype
+    assert w.array is weights, "the update must be in place"
+    assert w.array.dtype == dtype
     for key, value in opt.state[w].items():
         if isinstance(value, np.ndarray):
             assert value.dtype == dtype, f"state {key!r} is {value.dtype}"
@@ -323,7 +323,7 @@ def test_step_does_not_change_the_gradient():
     opt = eo.Adam([w], lr=0.1, weight_decay=0.1, maximize=True)
     w.grad = ember.tensor(np.array([1.0, 2.0, 3.0], np.float32))
     opt.step()
-    np.testing.assert_array_equal(w.grad.data, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(w.grad.array, [1.0, 2.0, 3.0])
 
 
 @pytest.mark.parametrize("cls,options", [
@@ -388,7 +388,7 @@ def test_load_state_dict_continues_the_same_trajectory_in_process(tmp_path):
     part = P.ember_params(arrays)
     opt = P.make_optimizer(eo, "adam_groups", part)
     P.ember_train(part, opt, None, range(8), x, y)
-    P.save_checkpoint(tmp_path / "ck.npz", {"opt": opt.state_dict(), "w": [p.data for p in part]})
+    P.save_checkpoint(tmp_path / "ck.npz", {"opt": opt.state_dict(), "w": [p.array for p in part]})
     ck = P.load_checkpoint(tmp_path / "ck.npz")
     resumed = P.ember_params(ck["w"])
     opt2 = P.make_optimizer(eo, "adam_groups", resumed)
@@ -396,7 +396,7 @@ def test_load_state_dict_continues_the_same_trajectory_in_process(tmp_path):
     assert opt2.param_groups[1]["betas"] == (0.5, 0.9)
     P.ember_train(resumed, opt2, None, range(8, 20), x, y)
     for a, b in zip(full, resumed):
-        assert np.array_equal(a.data, b.data)
+        assert np.array_equal(a.array, b.array)
 
 
 def test_load_state_dict_copies_the_arrays():

@@ -32,7 +32,7 @@ def test_fifty_steps_match_pytorch(torch, name):
     np.testing.assert_allclose(se.get_last_lr(), st.get_last_lr(), rtol=1e-12)
     assert getattr(se, "last_epoch", None) == getattr(st, "last_epoch", None)
     for i, (e, t) in enumerate(zip(pe, pt)):
-        np.testing.assert_allclose(e.data, t.detach().numpy(), rtol=0, atol=1e-5, err_msg=f"{name}: weight {i}")
+        np.testing.assert_allclose(e.array, t.detach().numpy(), rtol=0, atol=1e-5, err_msg=f"{name}: weight {i}")
 
 
 @pytest.mark.parametrize("name", ["step", "cosine", "onecycle_cos_sgd", "sequential_warmup_cosine", "plateau"])

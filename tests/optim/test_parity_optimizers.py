@@ -17,10 +17,10 @@ def test_fifty_steps_match_pytorch(torch, name):
     P.ember_train(pe, P.make_optimizer(eo, name, pe), None, range(P.STEPS), x, y)
     pt = P.torch_params(torch, arrays)
     P.torch_train(torch, pt, P.make_optimizer(torch.optim, name, pt), None, range(P.STEPS), x, y)
-    moved = max(np.abs(e.data - a).max() for e, a in zip(pe, arrays))
+    moved = max(np.abs(e.array - a).max() for e, a in zip(pe, arrays))
     assert moved > 1e-2, "the weights hardly moved: the comparison would prove nothing"
     for i, (e, t) in enumerate(zip(pe, pt)):
-        np.testing.assert_allclose(e.data, t.detach().numpy(), rtol=0, atol=1e-5, err_msg=f"{name}: weight {i}")
+        np.testing.assert_allclose(e.array, t.detach().numpy(), rtol=0, atol=1e-5, err_msg=f"{name}: weight {i}")
 
 
 @pytest.mark.parametrize("name", sorted(P.OPTIMIZERS))
@@ -34,11 +34,11 @@ def test_same_gradients_give_the_same_update_arithmetic(torch, name):
         oe.zero_grad()
         P.ember_loss(pe, xb, yb).backward()
         for e, t in zip(pe, pt):
-            t.grad = torch.tensor(e.grad.data.copy())
+            t.grad = torch.tensor(e.grad.array.copy())
         oe.step()
         ot.step()
     for i, (e, t) in enumerate(zip(pe, pt)):
-        np.testing.assert_allclose(e.data, t.detach().numpy(), rtol=0, atol=1e-6, err_msg=f"{name}: weight {i}")
+        np.testing.assert_allclose(e.array, t.detach().numpy(), rtol=0, atol=1e-6, err_msg=f"{name}: weight {i}")
 
 
 @pytest.mark.parametrize("name", ["sgd_dampening_wd", "adagrad_decay_init", "rmsprop_centered_momentum_wd",
@@ -78,14 +78,14 @@ def test_torch_state_dict_loads_into_ember(torch):
                                                                      "maximize", "params")}
                               for g in st["param_groups"]]}
     for e, t in zip(pe, pt):
-        e.data[...] = t.detach().numpy()
+        e.array[...] = t.detach().numpy()
     oe = P.make_optimizer(eo, "adam_groups", pe)
     oe.load_state_dict(plain)
     assert oe.state[pe[0]]["step"] == 5 and isinstance(oe.state[pe[0]]["step"], int)
     P.ember_train(pe, oe, None, range(5, 15), x, y)
     P.torch_train(torch, pt, ot, None, range(5, 15), x, y)
     for e, t in zip(pe, pt):
-        np.testing.assert_allclose(e.data, t.detach().numpy(), rtol=0, atol=1e-5)
+        np.testing.assert_allclose(e.array, t.detach().numpy(), rtol=0, atol=1e-5)
 
 
 def test_repr_matches_pytorch_layout(torch):

@@ -43,12 +43,12 @@ def test_resume_in_a_new_process_is_bit_identical(tmp_path):
         params = P.ember_params(arrays)
         opt, sched = _build(kind, config, params)
         P.ember_train(params, opt, sched, range(P.STEPS), x, y)
-        expected[name] = [p.data.copy() for p in params]
+        expected[name] = [p.array.copy() for p in params]
 
         params = P.ember_params(arrays)
         opt, sched = _build(kind, config, params)
         P.ember_train(params, opt, sched, range(SPLIT), x, y)
-        state = {"weights": [p.data for p in params], "optimizer": opt.state_dict()}
+        state = {"weights": [p.array for p in params], "optimizer": opt.state_dict()}
         if sched is not None:
             state["schedule"] = sched.state_dict()
         P.save_checkpoint(tmp_path / f"{name}.npz", state)

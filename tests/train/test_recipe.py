@@ -14,7 +14,7 @@ def cfg(**kw):
                                          ("normal", 0.01)])
 def test_init_schemes_set_the_expected_scale(scheme, std):
     m = build_model(cfg(init=scheme), 10, 1, 28)
-    w = m.features[0].weight.data  # 12 x 1 x 5 x 5: fan_in 25, fan_out 300
+    w = m.features[0].weight.array  # 12 x 1 x 5 x 5: fan_in 25, fan_out 300
     assert w.std() == pytest.approx(std, rel=0.25)
 
 
@@ -51,4 +51,4 @@ def test_data_split_limits_preprocessing_and_augmentation_order(tiny_fashion):
     assert xb.shape == (128, 1, 28, 28)  # the default batch size, from 150 training images
     assert yb.shape == (xb.shape[0], 10)  # mixup gives soft targets
     xv, yv = next(iter(val))
-    assert yv.ndim == 1 and abs(float(xv.data.mean())) < 0.5  # standardised, not augmented
+    assert yv.ndim == 1 and abs(float(xv.array.mean())) < 0.5  # standardised, not augmented

@@ -45,7 +45,7 @@ def build(ckdir, crash_at=None):
 
 
 def final(tr):
-    return {k: v.data.copy() for k, v in tr.model.state_dict().items()}
+    return {k: v.array.copy() for k, v in tr.model.state_dict().items()}
 
 
 # 6 steps per epoch; checkpoints every 4 steps and at every epoch's end. Crashing after step 11 resumes

@@ -41,7 +41,7 @@ def mlp(d=10, k=4, dropout=0.0):
 
 
 def params(model):
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v.array.copy() for k, v in model.state_dict().items()}
 
 
 def test_fit_learns_and_switches_train_eval_modes():
@@ -145,8 +145,8 @@ def test_nan_guard_stops_before_the_bad_step_and_keeps_the_last_checkpoint(tmp_p
     assert "at step 5 (epoch 2, batch 1 of 4)" in tr.stop_reason
     assert "step-00000004.ckpt" in tr.stop_reason
     for k, p in model.named_parameters():  # the NaN step was not applied (BN statistics did see its forward)
-        np.testing.assert_array_equal(p.data, snap[k])
-        assert np.isfinite(p.data).all()
+        np.testing.assert_array_equal(p.array, snap[k])
+        assert np.isfinite(p.array).all()
     assert [p.name for p in list_checkpoints(tmp_path)] == ["step-00000002.ckpt", "step-00000004.ckpt"]
     assert tr.history.epochs[-1]["epoch"] == 1  # no record for the diverged epoch
 

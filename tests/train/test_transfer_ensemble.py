@@ -24,11 +24,11 @@ def test_load_pretrained_reports_loaded_skipped_and_new_head():
     assert head_name(dst) == "4"
     assert rep.loaded == ["0.weight", "0.bias", "2.weight", "2.bias"]
     assert rep.skipped_shape == ["4.weight: checkpoint (4, 8) vs model (3, 8)", "4.bias: checkpoint (4,) vs model (3,)"]
-    np.testing.assert_array_equal(dst[0].weight.data, src[0].weight.data)
+    np.testing.assert_array_equal(dst[0].weight.array, src[0].weight.array)
     same = net(classes=4)
     rep = load_pretrained(same, src.state_dict(), new_head=True)
     assert rep.skipped_excluded == ["4.weight", "4.bias"] and "re-initialised (new head)" in str(rep)
-    assert not np.array_equal(same[4].weight.data, src[4].weight.data)
+    assert not np.array_equal(same[4].weight.array, src[4].weight.array)
     wider = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4), nn.Linear(4, 2))
     rep = load_pretrained(wider, src.state_dict())
     assert rep.missing == ["5.weight", "5.bias"] and "not in the checkpoint" in str(rep)
@@ -55,15 +55,15 @@ def test_frozen_backbone_stays_put_until_unfrozen():
     ds = TensorDataset(rng.normal(size=(64, 6)).astype(np.float32), rng.integers(0, 4, 64))
     m = net()
     freeze(m, "backbone")
-    before = m[0].weight.data.copy()
-    head_before = m[4].weight.data.copy()
+    before = m[0].weight.array.copy()
+    head_before = m[4].weight.array.copy()
     opt = ember.optim.SGD(param_groups(m, lr=0.1), momentum=0.9)
     tr = Trainer(m, opt, nn.CrossEntropyLoss(), callbacks=[UnfreezeBackbone(at_epoch=1)], progress="quiet")
     tr.fit(DataLoader(ds, 16, shuffle=True, seed=0), epochs=1)
-    np.testing.assert_array_equal(m[0].weight.data, before)  # epoch 1: head only
-    assert not np.array_equal(m[4].weight.data, head_before)
+    np.testing.assert_array_equal(m[0].weight.array, before)  # epoch 1: head only
+    assert not np.array_equal(m[4].weight.array, head_before)
     tr.fit(DataLoader(ds, 16, shuffle=True, seed=0), epochs=2)
-    assert not np.array_equal(m[0].weight.data, before)  # epoch 2: everything
+    assert not np.array_equal(m[0].weight.array, before)  # epoch 2: everything
     assert "unfroze the backbone" in tr.messages[-1] or any("unfroze" in x for x in tr.messages)
 
 

@@ -90,8 +90,8 @@ def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_r
     if _random_samples is None:
         samples = _r.generator().random((n, c, 2)).astype(input.dtype)
     else:
-        samples = _random_samples.data if isinstance(_random_samples, Tensor) else np.asarray(_random_samples)
-    index = P.fractional_indices(input.data, kernel_size, output_size, samples)
+        samples = _random_samples.array if isinstance(_random_samples, Tensor) else np.asarray(_random_samples)
+    index = P.fractional_indices(input.array, kernel_size, output_size, samples)
     out = P.FractionalMaxPool2d.apply(input, index)
     if return_indices:
         return out, Tensor._wrap(index)

@@ -38,7 +38,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _arr(t):
-    return t.data if isinstance(t, Tensor) else (None if t is None else np.asarray(t))
+    return t.array if isinstance(t, Tensor) else (None if t is None else np.asarray(t))
 
 
 def _tensor_like(value, like: Tensor) -> Tensor:
@@ -300,7 +300,7 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
     ad = E.abs(d)
     if beta == 0:
         return _reduce(ad, reduction)
-    return _reduce(E.where(ad.data < beta, (0.5 / beta) * d * d, ad - 0.5 * beta), reduction)
+    return _reduce(E.where(ad.array < beta, (0.5 / beta) * d * d, ad - 0.5 * beta), reduction)
 
 
 def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -310,7 +310,7 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     d = input - _pair(input, target, "huber_loss")
     ad = E.abs(d)
-    return _reduce(E.where(ad.data <= delta, 0.5 * d * d, delta * (ad - 0.5 * delta)), reduction)
+    return _reduce(E.where(ad.array <= delta, 0.5 * d * d, delta * (ad - 0.5 * delta)), reduction)
 
 
 # ----------------------------------------------------------------------------- binary
@@ -343,7 +343,7 @@ def binary_cross_entropy(input: Tensor, target, weight: Tensor | None = None, re
     Prefer :func:`binary_cross_entropy_with_logits` on raw scores: it is numerically stable."""
     _check_reduction(reduction, "binary_cross_entropy")
     target = _pair(input, target, "binary_cross_entropy")
-    x = input.data
+    x = input.array
     if x.size and (x.min() < 0 or x.max() > 1):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
                          "(apply sigmoid first, or use binary_cross_entropy_with_logits)")
@@ -390,7 +390,7 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
     if log_target:
         point = E.exp(t) * (t - input)
     else:
-        pos = t.data > 0
+        pos = t.array > 0
         safe = E.where(pos, t, 1.0)  # log(1) = 0 where p = 0, and no log(0) is ever taken
         point = t * (E.log(safe) - input)
     if reduction == "batchmean":

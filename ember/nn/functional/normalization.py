@@ -21,7 +21,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm expects an input with a channel axis (N, C, ...), got shape {input.shape}")
-    x = input.data
+    x = input.array
     c = x.shape[1]
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var)):
         if t is not None and t.shape != (c,):
@@ -35,16 +35,16 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         out = N.BatchNorm.apply(input, weight, bias, eps=eps, batch_stats=True, stats=stats)
         mean, var = stats["mean"], stats["var"]  # var biased: what the batch was normalised with
         if running_mean is not None:
-            running_mean.data *= 1 - momentum
-            running_mean.data += momentum * mean
+            running_mean.array *= 1 - momentum
+            running_mean.array += momentum * mean
         if running_var is not None:
-            running_var.data *= 1 - momentum
-            running_var.data += momentum * var * (m / (m - 1))
+            running_var.array *= 1 - momentum
+            running_var.array += momentum * var * (m / (m - 1))
         return out
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm in evaluation mode needs running_mean and running_var")
-    return N.BatchNorm.apply(input, weight, bias, mean=np.asarray(running_mean.data),
-                             var=np.asarray(running_var.data), eps=eps, batch_stats=False)
+    return N.BatchNorm.apply(input, weight, bias, mean=np.asarray(running_mean.array),
+                             var=np.asarray(running_var.array), eps=eps, batch_stats=False)
 
 
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:

@@ -11,7 +11,7 @@ __all__ = ["one_hot"]
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 tensor of shape ``tensor.shape + (num_classes,)`` with a 1 at each index; ``num_classes=-1``
     takes max + 1. Like PyTorch the input must be an integer tensor with values in [0, num_classes)."""
-    idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    idx = tensor.array if isinstance(tensor, Tensor) else np.asarray(tensor)
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"one_hot is only applicable to index tensors (integers), got dtype {idx.dtype}")
     if num_classes == -1:

@@ -67,7 +67,7 @@ class PReLU(Module):
         self.weight = Parameter(np.full(num_parameters, init, _dt.resolve(dtype)))
 
     def reset_parameters(self) -> None:
-        self.weight.data[...] = self.init
+        self.weight.array[...] = self.init
 
     def forward(self, input: Tensor) -> Tensor:
         if self.num_parameters > 1 and (input.ndim < 2 or input.shape[1] != self.num_parameters):

@@ -55,7 +55,7 @@ def _array_norm(a: np.ndarray, p: float) -> float:
 def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
                    error_if_nonfinite: bool = False) -> Tensor:
     """The p-norm of all the given tensors together, as if concatenated into one vector (a 0-d Tensor)."""
-    arrays = [t.data for t in _as_list(tensors)]
+    arrays = [t.array for t in _as_list(tensors)]
     p = _norm_type(norm_type)
     if not arrays:
         return Tensor(0.0)
@@ -79,10 +79,10 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
 
 def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, total_norm) -> None:
     """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))`` in place, given their total norm."""
-    grads = [p.grad.data for p in _as_list(parameters) if p.grad is not None]
+    grads = [p.grad.array for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm, dtype=np.float32)
+    total = total_norm.array if isinstance(total_norm, Tensor) else np.asarray(total_norm, dtype=np.float32)
     total = total.reshape(()) if total.dtype.kind == "f" else total.astype(np.float32).reshape(())
     coef = total.dtype.type(max_norm) / (total + total.dtype.type(1e-6))
     coef = np.minimum(coef, total.dtype.type(1.0))
@@ -125,4 +125,4 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
         raise ValueError(f"clip_value must be a number >= 0, got clip_value={clip_value!r}")
     for p in params:
         if p.grad is not None:
-            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            np.clip(p.grad.array, -clip_value, clip_value, out=p.grad.array)

@@ -36,8 +36,8 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     total = sum(p.numel() for p in params)
     if total != vec.shape[0]:
         raise ValueError(f"the vector has {vec.shape[0]} entries but the parameters have {total}")
-    data, offset = vec.data, 0
+    data, offset = vec.array, 0
     for p in params:
         n = p.numel()
-        np.copyto(p.data, data[offset: offset + n].reshape(p.shape), casting="same_kind")
+        np.copyto(p.array, data[offset: offset + n].reshape(p.shape), casting="same_kind")
         offset += n
