@@ -1,9 +1,15 @@
-"""ember.optim: optimizers (SGD, Adagrad, RMSprop, Adam, AdamW) and learning-rate schedules (PyTorch's names)."""
+"""ember.optim: optimizers (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, Adamax, NAdam, RAdam) and learning-rate
+schedules (PyTorch's names)."""
 from ember.optim.optimizer import Optimizer  # noqa: F401
 from ember.optim.sgd import SGD  # noqa: F401
 from ember.optim.adagrad import Adagrad  # noqa: F401
 from ember.optim.rmsprop import RMSprop  # noqa: F401
 from ember.optim.adam import Adam, AdamW  # noqa: F401
+from ember.optim.adadelta import Adadelta  # noqa: F401
+from ember.optim.adamax import Adamax  # noqa: F401
+from ember.optim.nadam import NAdam  # noqa: F401
+from ember.optim.radam import RAdam  # noqa: F401
 from ember.optim import lr_scheduler  # noqa: F401
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "NAdam", "RAdam",
+           "lr_scheduler"]

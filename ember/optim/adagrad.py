@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ember.optim.optimizer import Optimizer, check_bool, check_nonnegative
+from ember.optim.optimizer import Optimizer, check_bool, check_nonnegative, kernel_options
 
 __all__ = ["Adagrad"]
 
@@ -41,11 +41,14 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None,
                  reset_every: int | None = None) -> None:
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize,
-                        reset_every=reset_every)
+                        reset_every=reset_every,
+                        **kernel_options(foreach=foreach, differentiable=differentiable, fused=fused,
+                                         has=("foreach", "differentiable", "fused")))
         super().__init__(params, defaults)
 
     def _check_options(self, o: dict[str, Any]) -> None:

@@ -6,9 +6,19 @@ from typing import Any, Iterable
 import numpy as np
 
 from ember.optim._kernels import lerp_
-from ember.optim.optimizer import Optimizer, _is_real, check_bool, check_nonnegative, check_unit_interval
+from ember.optim.optimizer import (
+    Optimizer, _is_real, check_bool, check_nonnegative, check_unit_interval, kernel_options,
+)
 
 __all__ = ["Adam", "AdamW"]
+
+
+def check_betas(betas) -> None:
+    """Adam-family ``betas``: a pair (beta1, beta2), each in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(_is_real(b) for b in betas):
+        raise ValueError(f"invalid betas={betas!r}; it must be a pair of numbers (beta1, beta2), e.g. (0.9, 0.999)")
+    check_unit_interval("betas[0]", betas[0], "beta1")
+    check_unit_interval("betas[1]", betas[1], "beta2")
 
 
 class Adam(Optimizer):
@@ -39,20 +49,19 @@ class Adam(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
-                 maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None, decoupled_weight_decay: bool = False) -> None:
         if isinstance(betas, list):
             betas = tuple(betas)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-                        decoupled_weight_decay=decoupled_weight_decay)
+                        decoupled_weight_decay=decoupled_weight_decay,
+                        **kernel_options(foreach=foreach, capturable=capturable, differentiable=differentiable,
+                                         fused=fused, has=("foreach", "capturable", "differentiable", "fused")))
         super().__init__(params, defaults)
 
     def _check_options(self, o: dict[str, Any]) -> None:
         super()._check_options(o)
-        betas = o["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(_is_real(b) for b in betas):
-            raise ValueError(f"invalid betas={betas!r}; it must be a pair of numbers (beta1, beta2), e.g. (0.9, 0.999)")
-        check_unit_interval("betas[0]", betas[0], "beta1")
-        check_unit_interval("betas[1]", betas[1], "beta2")
+        check_betas(o["betas"])
         check_nonnegative("eps", o["eps"], "epsilon")
         check_nonnegative("weight_decay", o["weight_decay"], "weight decay")
         check_bool("amsgrad", o["amsgrad"])
@@ -111,8 +120,10 @@ class AdamW(Adam):
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                 maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, foreach=foreach,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:

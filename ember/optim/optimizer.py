@@ -66,6 +66,29 @@ def check_bool(name: str, value) -> None:
         raise TypeError(f"{name} must be True or False, got {name}={value!r}")
 
 
+def kernel_options(*, foreach=None, fused=None, capturable=False, differentiable=False, has=()) -> dict[str, Any]:
+    """PyTorch's options that pick one of its kernels (``foreach``, ``fused``, ``capturable`` for CUDA graphs) or
+    make the step differentiable, restricted to the names in ``has`` (each PyTorch optimizer has its own set).
+
+    ember has one NumPy implementation, so the kernel choices change nothing; they are accepted and kept in the
+    parameter groups so that PyTorch code and PyTorch state_dicts carry over. ``differentiable=True`` needs a
+    step recorded in the graph, which ember's array updates are not: it is refused in ``_check_options``.
+    """
+    given = dict(foreach=foreach, fused=fused, capturable=capturable, differentiable=differentiable)
+    return {k: given[k] for k in has}
+
+
+def check_kernel_options(o: dict[str, Any]) -> None:
+    for k in ("foreach", "fused"):
+        if o.get(k) is not None:
+            check_bool(k, o[k])
+    if "capturable" in o:
+        check_bool("capturable", o["capturable"])
+    if o.get("differentiable"):
+        raise NotImplementedError("differentiable=True: ember's optimizer steps are NumPy updates outside the graph, "
+                                  "so gradients cannot flow through them")
+
+
 class Optimizer:
     """Base class of all optimizers (PyTorch's interface).
 
@@ -109,6 +132,7 @@ class Optimizer:
         lr = options.get("lr")
         if lr is not None and lr is not required:
             check_nonnegative("lr", lr, "learning rate")
+        check_kernel_options(options)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Apply the update rule to one parameter array ``p`` in place, given its gradient ``g``."""
@@ -189,6 +213,22 @@ class Optimizer:
                     self._update(p.array, p.grad.array, self.state[p], group)
         self._step_count += 1
         return loss
+
+    def _direction(self, p: np.ndarray, g: np.ndarray, group: dict[str, Any]) -> np.ndarray:
+        """The gradient the update follows: negated with ``maximize``; with weight decay λ either ``g + λ·w``
+        (L2) or, when the group's ``decoupled_weight_decay`` is on, ``g`` while ``w`` shrinks by ``1 − lr·λ``
+        here. Written into scratch slot 0 when it differs from ``g`` (which is never modified)."""
+        d = g
+        if group.get("maximize"):
+            d = np.negative(g, out=self._scratch(p, 0))
+        wd = group.get("weight_decay", 0)
+        if wd != 0:
+            if group.get("decoupled_weight_decay"):
+                p *= 1 - group["lr"] * wd
+            else:
+                t = np.multiply(p, wd, out=self._scratch(p, 1))
+                d = np.add(d, t, out=self._scratch(p, 0))
+        return d
 
     def _scratch(self, like: np.ndarray, slot: int = 0) -> np.ndarray:
         """A reusable temporary array shaped like ``like``: slot ``slot`` of this optimizer's workspace.

@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ember.optim.optimizer import Optimizer, check_bool, check_nonnegative, check_unit_interval
+from ember.optim.optimizer import Optimizer, check_bool, check_nonnegative, check_unit_interval, kernel_options
 from ember.optim._kernels import lerp_
 
 __all__ = ["RMSprop"]
@@ -40,9 +40,12 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, capturable: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False) -> None:
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                        centered=centered, maximize=maximize)
+                        centered=centered, maximize=maximize,
+                        **kernel_options(capturable=capturable, foreach=foreach, differentiable=differentiable,
+                                         has=("capturable", "foreach", "differentiable")))
         super().__init__(params, defaults)
 
     def _check_options(self, o: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ember.optim.optimizer import Optimizer, check_bool, check_nonnegative, check_unit_interval
+from ember.optim.optimizer import Optimizer, check_bool, check_nonnegative, check_unit_interval, kernel_options
 
 __all__ = ["SGD"]
 
@@ -42,9 +42,12 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize)
+                        nesterov=nesterov, maximize=maximize,
+                        **kernel_options(foreach=foreach, differentiable=differentiable, fused=fused,
+                                         has=("foreach", "differentiable", "fused")))
         super().__init__(params, defaults)
 
     def _check_options(self, o: dict[str, Any]) -> None:

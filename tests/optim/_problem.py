@@ -137,6 +137,16 @@ OPTIMIZERS = {
     "adam_groups": ("Adam", dict(lr=0.01), dict(lr=0.003, betas=(0.5, 0.9), amsgrad=True)),
     "adamw": ("AdamW", dict(lr=0.01), None),
     "adamw_amsgrad_wd": ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True), None),
+    "adadelta": ("Adadelta", dict(), None),
+    "adadelta_wd_maximize": ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=1e-2), dict(maximize=True)),
+    "adamax": ("Adamax", dict(lr=0.01), None),
+    "adamax_wd_groups": ("Adamax", dict(lr=0.01, weight_decay=1e-2), dict(betas=(0.8, 0.99), eps=1e-6)),
+    "nadam": ("NAdam", dict(lr=0.01), None),
+    "nadam_wd": ("NAdam", dict(lr=0.01, weight_decay=1e-2, momentum_decay=0.01), None),
+    "nadamw": ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), None),
+    "radam": ("RAdam", dict(lr=0.01), None),  # 50 steps: rectified from step 6 on
+    "radam_wd": ("RAdam", dict(lr=0.01, weight_decay=1e-2, betas=(0.8, 0.99)), None),
+    "radamw": ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), None),
 }
 
 

@@ -13,7 +13,7 @@ import ember.optim as eo
 from ember.nn import Parameter
 from tests.optim import _problem as P
 
-ALL = [eo.SGD, eo.Adagrad, eo.RMSprop, eo.Adam, eo.AdamW]
+ALL = [eo.SGD, eo.Adagrad, eo.RMSprop, eo.Adam, eo.AdamW, eo.Adadelta, eo.Adamax, eo.NAdam, eo.RAdam]
 GRADS = [np.array([0.5, -1.0, 2.0]), np.array([0.1, -0.3, 1.5]), np.array([-0.4, -0.2, 0.7]),
          np.array([1.0, 0.0, -2.0])]
 
@@ -302,7 +302,8 @@ def test_parameters_without_gradient_are_left_alone():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("cls,options", [(eo.SGD, dict(momentum=0.9)), (eo.Adagrad, {}),
                                          (eo.RMSprop, dict(centered=True, momentum=0.9)),
-                                         (eo.Adam, dict(amsgrad=True)), (eo.AdamW, {})])
+                                         (eo.Adam, dict(amsgrad=True)), (eo.AdamW, {}), (eo.Adadelta, {}),
+                                         (eo.Adamax, {}), (eo.NAdam, {}), (eo.RAdam, {})])
 def test_state_and_weights_keep_the_parameter_dtype(cls, options, dtype):
     w = Parameter(np.ones((2, 3), dtype))
     weights = w.array
@@ -314,8 +315,8 @@ def test_state_and_weights_keep_the_parameter_dtype(cls, options, dtype):
     for key, value in opt.state[w].items():
         if isinstance(value, np.ndarray):
             assert value.dtype == dtype, f"state {key!r} is {value.dtype}"
-        else:
-            assert isinstance(value, int), f"state {key!r} is {type(value).__name__}"
+        else:  # step counts; NAdam's running product of momentum coefficients
+            assert isinstance(value, (int, float)), f"state {key!r} is {type(value).__name__}"
 
 
 def test_step_does_not_change_the_gradient():
@@ -330,6 +331,8 @@ def test_step_does_not_change_the_gradient():
     (eo.SGD, dict(momentum=0.9, nesterov=True, weight_decay=1e-4)), (eo.SGD, dict(momentum=0.9, dampening=0.1)),
     (eo.Adagrad, dict(weight_decay=1e-4, lr_decay=0.1)), (eo.RMSprop, dict(centered=True, momentum=0.9)),
     (eo.Adam, dict(amsgrad=True, weight_decay=1e-4, maximize=True)), (eo.AdamW, {}),
+    (eo.Adadelta, dict(weight_decay=1e-4)), (eo.Adamax, dict(maximize=True)), (eo.NAdam, dict(weight_decay=1e-4)),
+    (eo.RAdam, dict(decoupled_weight_decay=True, weight_decay=1e-4)),
 ])
 def test_a_warm_step_allocates_almost_nothing(cls, options):
     """The hot path writes into state buffers and a reused workspace: no parameter-sized temporaries."""
@@ -523,5 +526,24 @@ def test_repr_lists_every_group_and_option():
     opt = eo.SGD([{"params": [_p()]}, {"params": [_p()], "lr": 0.5}], lr=0.1, momentum=0.9)
     text = repr(opt)
     assert text.startswith("SGD (\nParameter Group 0\n") and text.endswith(")")
-    assert "Parameter Group 1\n    dampening: 0\n    lr: 0.5\n    maximize: False\n    momentum: 0.9\n" in text
+    assert ("Parameter Group 1\n    dampening: 0\n    differentiable: False\n    foreach: None\n    fused: None\n"
+            "    lr: 0.5\n    maximize: False\n    momentum: 0.9\n") in text
     assert "params" not in text
+
+
+# ------------------------------------------------------------------ PyTorch's kernel options
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_kernel_options_are_accepted_and_kept_in_the_groups(cls):
+    """foreach/fused/capturable pick among PyTorch's kernels: accepted (PyTorch code passes them), no effect."""
+    import inspect
+
+    names = [k for k in ("foreach", "fused", "capturable") if k in inspect.signature(cls).parameters]
+    opt = cls([_p()], lr=0.1, **{k: False for k in names})
+    assert all(opt.param_groups[0][k] is False for k in names)
+    with pytest.raises(NotImplementedError, match="differentiable=True"):
+        cls([_p()], lr=0.1, differentiable=True)
+    if "foreach" in names:
+        with pytest.raises(TypeError, match="foreach must be True or False"):
+            cls([_p()], lr=0.1, foreach="yes")
