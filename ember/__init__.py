@@ -3,18 +3,27 @@ from ember.dtypes import (  # noqa: F401
     bool_, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16, int32, int64, long,
     set_default_dtype, short, uint8,
 )
-from ember.random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401
+from ember.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401
 from ember.tensor import (  # noqa: F401
     Function, Tensor, arange, as_tensor, empty, empty_like, enable_grad, eye, from_numpy, full, full_like,
-    inference_mode, is_grad_enabled, is_tensor, linspace, no_grad, ones, ones_like, rand, rand_like, randint, randn,
-    randn_like, randperm, set_grad_enabled, tensor, zeros, zeros_like,
+    inference_mode, is_grad_enabled, is_tensor, linspace, no_grad, numel, ones, ones_like, rand, rand_like, randint,
+    randint_like, randn, randn_like, randperm, set_grad_enabled, tensor, zeros, zeros_like,
 )
+from ember.devices import device  # noqa: F401
+from ember import backends, cuda  # noqa: F401
 from ember.ops.api import (  # noqa: F401
     abs, add, allclose, amax, amin, argmax, argmin, bmm, broadcast_to, cat, chunk, clamp, clip, concat, div, eq,
     equal, exp, expand, expm1, flatten, flip, gather, ge, gt, index_select, isfinite, isinf, isnan, le, log, log1p,
     log_softmax, logsumexp, lt, masked_fill, matmul, max, maximum, mean, min, minimum, mm, mul, narrow, ne, neg, pad,
     permute, pow, prod, relu, repeat, reshape, rsqrt, sigmoid, sign, silu, softmax, split, sqrt, square, squeeze,
     stack, std, sub, sum, t, tanh, topk, transpose, unbind, unsqueeze, var, where,
+)
+from ember.ops.api import (  # noqa: F401
+    aminmax, arctan2, argsort, argwhere, atan2, ceil, clamp_max, clamp_min, cos, count_nonzero, cumprod, cumsum,
+    diag, dot, einsum, erf, fix, floor, frac, ger, isclose, lerp, log2, log10, logical_and, logical_not,
+    logical_or, logical_xor, masked_select, median, moveaxis, movedim, nonzero, outer, reciprocal,
+    repeat_interleave, roll, round, scatter, scatter_add, sin, sort, std_mean, take, tan, tril, triu, trunc,
+    unique, var_mean,
 )
 
 bool = bool_  # noqa: A001 - ember.bool like torch.bool
@@ -35,7 +44,7 @@ def __getattr__(name):
     import importlib
 
     if name in {"nn", "optim", "data", "models", "train", "diagnose", "tune", "lab", "viz", "backend", "ops",
-                "utils"}:
+                "utils", "autograd", "vision"}:
         return importlib.import_module(f"ember.{name}")
     if name in {"save", "load"}:
         from ember import serialization

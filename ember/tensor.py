@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from ember import devices as _devices
 from ember import dtypes as _dt
 
 # --------------------------------------------------------------------------- grad mode
@@ -23,6 +24,7 @@ from ember import dtypes as _dt
 
 class _GradState(threading.local):
     grad_enabled = True  # class default: every new thread starts with grad mode on
+    detect_anomaly = False  # ember.autograd.set_detect_anomaly: check every gradient for nan/inf
 
 
 _state = _GradState()
@@ -311,8 +313,15 @@ class Tensor:
         return self._ctx
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> "_devices.device":
+        return _devices.CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def get_device(self) -> int:
+        return -1  # PyTorch's answer for a CPU tensor
 
     def __len__(self) -> int:
         if self.array.ndim == 0:
@@ -371,23 +380,39 @@ class Tensor:
         return _s.Clone.apply(self)
 
     def to(self, *args, **kwargs) -> "Tensor":
-        """Accepts a dtype or a tensor (whose dtype is taken); device strings other than 'cpu' are an error."""
-        dtype = kwargs.get("dtype")
+        """``x.to(device)``, ``x.to(dtype)``, ``x.to(device, dtype)``, ``x.to(other)`` (its dtype) and the keyword
+        forms; the device must be the CPU. ``copy=True`` returns a copy even when nothing changes."""
+        dtype = kwargs.pop("dtype", None)
+        _devices.check(kwargs.pop("device", None))
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}; valid ones are dtype, "
+                            "device, non_blocking, copy, memory_format")
         for a in args:
-            if isinstance(a, str) and a in ("cpu",):
-                continue
             if isinstance(a, Tensor):
                 a = a.array.dtype
-            if isinstance(a, str) and not _dt.is_dtype_name(a):
-                raise ValueError(f"ember runs on the CPU only; got device {a!r}")
-            dtype = a
-        dev = kwargs.get("device")
-        if dev not in (None, "cpu"):
-            raise ValueError(f"ember runs on the CPU only; got device {dev!r}")
-        return self if dtype is None else self.type(dtype)
+            elif isinstance(a, str) and not _dt.is_dtype_name(a) or isinstance(a, int) and not isinstance(a, bool):
+                _devices.check(a)
+                continue
+            if a is not None:
+                dtype = a
+        out = self if dtype is None else self.type(dtype)
+        return out.clone() if copy and out is self else out
 
     def cpu(self) -> "Tensor":
         return self
+
+    def cuda(self, *args, **kwargs) -> "Tensor":
+        raise RuntimeError("ember runs on the CPU only: there is no CUDA device (ember.cuda.is_available() is "
+                           "False); use x.to(device) with device = ember.device('cpu')")
+
+    def pin_memory(self) -> "Tensor":
+        return self  # nothing to pin: there is no device to copy to
+
+    def is_pinned(self) -> bool:
+        return False
 
     def type(self, dtype=None):
         """``x.type(dtype)`` casts (dtypes, their names, or PyTorch's type names such as 'torch.LongTensor');
@@ -464,8 +489,14 @@ class Tensor:
 
         return _Handle()
 
-    def backward(self, gradient: "Tensor | np.ndarray | None" = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+    def backward(self, gradient: "Tensor | np.ndarray | None" = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: "Sequence[Tensor] | Tensor | None" = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (only into the ``.grad`` of ``inputs`` when
+        given). The graph is freed afterwards unless ``retain_graph``; ``create_graph`` (a differentiable
+        backward, for higher-order gradients) is not supported: ember's backward works on arrays."""
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): ember computes gradients on NumPy arrays, outside "
+                                      "the graph, so higher-order gradients are not supported")
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if gradient is None:
@@ -479,7 +510,17 @@ class Tensor:
             g = gradient.array if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
             if g.shape != self.shape:
                 raise RuntimeError(f"gradient has shape {g.shape} but the tensor has shape {self.shape}")
-        backward_graph(self, g, retain_graph)
+        if inputs is None:
+            backward_graph(self, g, bool(retain_graph))
+            return
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs or not all(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+            raise RuntimeError("backward(inputs=...) takes a non-empty sequence of tensors that require grad")
+        captured = dict.fromkeys(inputs)
+        backward_graph(self, g, bool(retain_graph), capture=captured)
+        for t, tg in captured.items():
+            if tg is not None:
+                t.grad = Tensor._wrap(tg) if t.grad is None else Tensor._wrap(t.grad.array + tg)
 
     def _check_inplace(self, op: str) -> None:
         """In-place ops are not recorded in the graph: refuse them on a tensor the graph tracks (PyTorch refuses
@@ -508,18 +549,18 @@ class Tensor:
         self.array[...] = src
         return self
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> "Tensor":
         from ember import random as _r
 
         self._check_inplace("uniform_")
-        self.array[...] = _r.generator().uniform(a, b, self.shape)
+        self.array[...] = _r.numpy_rng(generator).uniform(a, b, self.shape)
         return self
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> "Tensor":
         from ember import random as _r
 
         self._check_inplace("normal_")
-        self.array[...] = _r.generator().normal(mean, std, self.shape)
+        self.array[...] = _r.numpy_rng(generator).normal(mean, std, self.shape)
         return self
 
     def add_(self, other, alpha: float = 1.0) -> "Tensor":
@@ -548,6 +589,35 @@ class Tensor:
         self._check_inplace("clamp_")
         np.clip(self.array, min, max, out=self.array)
         return self
+
+    # ----------------------------------------------------------------- new tensors like this one
+    # PyTorch's new_* keep this tensor's dtype (and device) unless told otherwise: code written against an
+    # input of unknown precision uses them to build matching buffers.
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> "Tensor":
+        return zeros(*size, dtype=self.array.dtype if dtype is None else dtype, device=device,
+                     requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False,
+                 pin_memory: bool = False) -> "Tensor":
+        return ones(*size, dtype=self.array.dtype if dtype is None else dtype, device=device,
+                    requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> "Tensor":
+        return empty(*size, dtype=self.array.dtype if dtype is None else dtype, device=device,
+                     requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: bool = False,
+                 pin_memory: bool = False) -> "Tensor":
+        return full(size, fill_value, dtype=self.array.dtype if dtype is None else dtype, device=device,
+                    requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False,
+                   pin_memory: bool = False) -> "Tensor":
+        return tensor(data, dtype=self.array.dtype if dtype is None else dtype, device=device,
+                      requires_grad=requires_grad)
 
     def __setitem__(self, index, value) -> None:
         if self.requires_grad and is_grad_enabled():
@@ -623,11 +693,16 @@ def _refs_of_a_local() -> int:
 _LOCAL_REFS = _refs_of_a_local()  # 2 on CPython 3.11 (the local and the call's argument); measured, not assumed
 
 
-def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
+def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False,
+                   capture: dict | None = None) -> None:
     """Reverse-mode sweep: for each tensor, outputs before inputs, hand its gradient to its node's backward
-    and add what comes back (summed down to each input's shape) to that input's running gradient."""
+    and add what comes back (summed down to each input's shape) to that input's running gradient.
+
+    With ``capture`` (a dict keyed by tensors) the gradients reaching those tensors are added into it and no
+    ``.grad`` is touched: ``ember.autograd.grad`` and ``backward(inputs=...)``."""
     order = _topological_order(root)
     grads: dict[Tensor, np.ndarray] = {root: grad}
+    anomaly = _state.detect_anomaly
     for t in reversed(order):
         g = grads.pop(t, None)
         if g is None:
@@ -638,7 +713,13 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -
                 if r is not None:
                     g = r.array if isinstance(r, Tensor) else np.asarray(r)
         ctx = t._ctx
-        if ctx is None or t._retain:
+        if capture is not None:
+            if t in capture:
+                prev = capture[t]
+                capture[t] = np.array(g, dtype=t.array.dtype, copy=True) if prev is None else prev + g
+            if ctx is None:
+                continue
+        elif ctx is None or t._retain:
             # leaf (or retained non-leaf): accumulate into .grad
             if g.dtype != t.array.dtype:
                 g = g.astype(t.array.dtype)
@@ -659,6 +740,8 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -
         in_grads = ctx.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
+        if anomaly:
+            _check_finite(ctx, in_grads)
         for p, pg in zip(parents, in_grads):
             if pg is None or p is None or not p.requires_grad:
                 continue
@@ -677,11 +760,22 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -
                 t._ctx.parents = None
 
 
+def _check_finite(ctx: Function, in_grads: tuple) -> None:
+    for i, pg in enumerate(in_grads):
+        if pg is not None and pg.dtype.kind in "fc" and not np.isfinite(pg).all():
+            what = "nan" if np.isnan(pg).any() else "inf"
+            raise RuntimeError(f"Function '{type(ctx).__name__}Backward' returned {what} values in its {i}th output "
+                               "(ember.autograd.set_detect_anomaly is on)")
+
+
 # --------------------------------------------------------------------------- constructors
+# Every constructor takes PyTorch's ``device=`` and ``pin_memory=``: scripts pass them everywhere. Any spelling
+# of the CPU is accepted and any other device is an error (ember.devices.check); pinning is meaningless here.
 
 
-def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Build a tensor from data (always copies). Floats default to float32, ints to int64."""
+    _devices.check(device)
     if isinstance(data, Tensor):
         data = data.array
     arr = _dt.as_array(data, dtype)
@@ -690,7 +784,8 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(arr, requires_grad=requires_grad)
 
 
-def as_tensor(data: Any, dtype=None) -> Tensor:
+def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
+    _devices.check(device)
     if isinstance(data, Tensor) and (dtype is None or _dt.resolve(dtype) == data.dtype):
         return data
     return Tensor(data, dtype=dtype)
@@ -716,25 +811,33 @@ def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    _devices.check(device)
     return _make(np.zeros(_shape_arg(size), _dt.resolve(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*size, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    _devices.check(device)
     return _make(np.ones(_shape_arg(size), _dt.resolve(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def empty(*size, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    _devices.check(device)
     return _make(np.empty(_shape_arg(size), _dt.resolve(dtype)), requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    _devices.check(device)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
     if dtype is None:
         dtype = _dt.default_for_python_value(fill_value)
     return _make(np.full(_shape_arg((size,)), fill_value, _dt.resolve(dtype)), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    _devices.check(device)
     start, end, step = (v.item() if isinstance(v, (Tensor, np.generic)) else v for v in (start, end, step))
     if end is None:
         start, end = 0, start
@@ -743,30 +846,39 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     return _make(np.arange(start, end, step, dtype=_dt.resolve(dtype)), requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad: bool = False) -> Tensor:
+def linspace(start, end, steps, dtype=None, device=None, requires_grad: bool = False,
+             pin_memory: bool = False) -> Tensor:
+    _devices.check(device)
     return _make(np.linspace(start, end, steps, dtype=_dt.resolve(dtype)), requires_grad)
 
 
-def eye(n, m=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def eye(n, m=None, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    _devices.check(device)
     return _make(np.eye(n, m, dtype=_dt.resolve(dtype)), requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn(*size, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False,
+          generator=None) -> Tensor:
     from ember import random as _r
 
-    return _make(_r.generator().standard_normal(_shape_arg(size)).astype(_dt.resolve(dtype)), requires_grad)
+    _devices.check(device)
+    return _make(_r.numpy_rng(generator).standard_normal(_shape_arg(size)).astype(_dt.resolve(dtype)), requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand(*size, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False,
+         generator=None) -> Tensor:
     from ember import random as _r
 
-    return _make(_r.generator().random(_shape_arg(size)).astype(_dt.resolve(dtype)), requires_grad)
+    _devices.check(device)
+    return _make(_r.numpy_rng(generator).random(_shape_arg(size)).astype(_dt.resolve(dtype)), requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def randint(low, high=None, size=None, dtype=None, device=None, requires_grad: bool = False,
+            pin_memory: bool = False, generator=None) -> Tensor:
     """Integers in [low, high); like PyTorch, ``randint(high, size)`` means low = 0."""
     from ember import random as _r
 
+    _devices.check(device)
     if size is None and isinstance(high, (tuple, list)):  # randint(10, (3, 2))
         high, size = None, high
     if size is None:
@@ -775,20 +887,24 @@ def randint(low, high=None, size=None, dtype=None, requires_grad: bool = False) 
         low, high = 0, low
     if requires_grad:
         raise RuntimeError("only floating point tensors can require gradients; randint makes integers")
-    return Tensor._wrap(_r.generator().integers(low, high, size=tuple(size)).astype(_dt.resolve(dtype or np.int64)))
+    values = _r.numpy_rng(generator).integers(low, high, size=tuple(size))
+    return Tensor._wrap(values.astype(_dt.resolve(dtype or np.int64)))
 
 
-def randperm(n: int, dtype=None) -> Tensor:
+def randperm(n: int, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False,
+             generator=None) -> Tensor:
     from ember import random as _r
 
-    return Tensor._wrap(_r.generator().permutation(n).astype(_dt.resolve(dtype or np.int64)))
+    _devices.check(device)
+    return _make(_r.numpy_rng(generator).permutation(n).astype(_dt.resolve(dtype or np.int64)), requires_grad)
 
 
 def _like(fn):
     @functools.wraps(fn)
-    def wrapper(t: Tensor, dtype=None, requires_grad: bool = False, **kw):
+    def wrapper(t: Tensor, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False,
+                memory_format=None, **kw):
         dtype = t.dtype if dtype is None else dtype
-        return fn(t.shape, dtype=dtype, requires_grad=requires_grad, **kw)
+        return fn(t.shape, dtype=dtype, device=device, requires_grad=requires_grad, **kw)
 
     return wrapper
 
@@ -800,12 +916,24 @@ randn_like = _like(lambda shape, **kw: randn(shape, **kw))
 rand_like = _like(lambda shape, **kw: rand(shape, **kw))
 
 
-def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
+def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False,
+              pin_memory: bool = False, memory_format=None) -> Tensor:
+    return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype, device=device,
+                requires_grad=requires_grad)
+
+
+def randint_like(t: Tensor, low, high=None, dtype=None, device=None, requires_grad: bool = False,
+                 pin_memory: bool = False, memory_format=None) -> Tensor:
+    return randint(low, high, t.shape, dtype=t.dtype if dtype is None else dtype, device=device,
+                   requires_grad=requires_grad)
 
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
 
 
 def _tensors(items: Iterable) -> list[Tensor]:

@@ -8,8 +8,10 @@ from ember.data.augment import (  # noqa: F401
     RandomResizedCrop, RandomRotation, Transform, apply_transform, parse_augment,
 )
 from ember.data.cifar import CIFAR10, CIFAR10_CLASSES  # noqa: F401
+from ember.data.collate import default_collate, default_convert  # noqa: F401
 from ember.data.dataset import (  # noqa: F401
-    Dataset, ImageArrayDataset, Subset, TensorDataset, holdout_split, random_split, to_float,
+    ChainDataset, ConcatDataset, Dataset, ImageArrayDataset, IterableDataset, Subset, TensorDataset, holdout_split,
+    random_split, to_float,
 )
 from ember.data.errors import DataError, DatasetNotFoundError  # noqa: F401
 from ember.data.folder import ImageFolder  # noqa: F401
@@ -17,6 +19,10 @@ from ember.data.idx import read_idx, write_idx  # noqa: F401
 from ember.data.loader import DataLoader  # noqa: F401
 from ember.data.mixup import Mixup, one_hot, soft_target_cross_entropy  # noqa: F401
 from ember.data.mnist import FASHION_MNIST_CLASSES, MNIST, MNIST_CLASSES, FashionMNIST  # noqa: F401
+from ember.data.sampler import (  # noqa: F401
+    BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler,
+)
+from ember.data.worker import WorkerInfo, get_worker_info  # noqa: F401
 from ember.data.preprocessing import (  # noqa: F401
     PCA, PREPROCESSORS, DecimalScale, MinMaxScale, PCAWhitening, Preprocessor, Standardize, ZCAWhitening,
     ZeroCenter, make_preprocessor,

@@ -1,4 +1,4 @@
-"""Datasets: the protocol the loader relies on, in-memory image sets, TensorDataset and splits.
+"""Datasets: the protocol the loader relies on, in-memory image sets, TensorDataset, concatenation and splits.
 
 A dataset is anything with ``__len__`` and ``__getitem__``. In-memory datasets also expose
 their whole arrays through ``arrays()``, which lets :class:`~ember.data.DataLoader` build a
@@ -10,7 +10,11 @@ array — turns them into float32 in [0, 1] by ``x / 255``.
 """
 from __future__ import annotations
 
-from typing import Sequence
+import bisect
+import math
+import numbers
+import warnings
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -33,13 +37,82 @@ def _as_array(x) -> np.ndarray:
 
 
 class Dataset:
-    """Base class: subclasses implement ``__len__`` and ``__getitem__``."""
+    """Base class: subclasses implement ``__getitem__`` and (for samplers and ``len(loader)``) ``__len__``.
 
-    def __len__(self) -> int:  # pragma: no cover - abstract
-        raise NotImplementedError
+    No ``__len__`` here, as in PyTorch: a stream (:class:`IterableDataset`) may have none, and
+    ``len()`` on it must fail as on any unsized object.
+    """
 
     def __getitem__(self, index):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def __add__(self, other: "Dataset") -> "ConcatDataset":
+        """``train + extra`` is ``ConcatDataset([train, extra])``, as in PyTorch."""
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples (``__iter__``) rather than an indexable collection.
+
+    For data that cannot be indexed cheaply (records read from a file or a generator). The
+    DataLoader batches the stream in order; it cannot shuffle it or use a sampler.
+    """
+
+    def __iter__(self) -> Iterator:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __add__(self, other: "IterableDataset") -> "ChainDataset":
+        return ChainDataset([self, other])
+
+
+class ConcatDataset(Dataset):
+    """Several datasets one after another: index ``i`` falls in the first part whose cumulative size exceeds it.
+
+    ``cumulative_sizes[k]`` is the number of samples in parts ``0..k``. When every part is an
+    in-memory dataset (``arrays()``) with the same fields, the DataLoader still batches by
+    fancy indexing into each part's arrays, without copying them into one.
+    """
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("datasets should not be an empty iterable")
+        for i, d in enumerate(self.datasets):
+            if isinstance(d, IterableDataset):
+                raise TypeError(f"ConcatDataset does not support IterableDataset (part {i}); use ChainDataset")
+        self.cumulative_sizes: list[int] = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx):
+        n = len(self)
+        idx = int(idx)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range for a ConcatDataset of {n} samples")
+        idx %= n
+        part = bisect.bisect_right(self.cumulative_sizes, idx)
+        return self.datasets[part][idx - (self.cumulative_sizes[part - 1] if part else 0)]
+
+    def __repr__(self) -> str:
+        return f"ConcatDataset({len(self)} samples from {len(self.datasets)} datasets)"
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets streamed one after another (``ConcatDataset`` for streams)."""
+
+    def __init__(self, datasets: Iterable[IterableDataset]) -> None:
+        self.datasets = list(datasets)
+        for i, d in enumerate(self.datasets):
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only supports IterableDataset; part {i} is a {type(d).__name__}")
+
+    def __iter__(self) -> Iterator:
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
 
 
 class ImageArrayDataset(Dataset):
@@ -174,36 +247,49 @@ class Subset(Dataset):
 
 
 def _split_lengths(lengths: Sequence[float], n: int) -> list[int]:
+    """PyTorch's rule: lengths summing to 1 are fractions (floors, the remainder handed out round-robin)."""
     lengths = list(lengths)
-    if not lengths or any(x < 0 for x in lengths):
-        raise ValueError(f"split lengths must be non-negative, got {lengths}")
-    if all(isinstance(x, (int, np.integer)) for x in lengths):
-        if sum(lengths) != n:
-            raise ValueError(f"split lengths {lengths} sum to {sum(lengths)}, but the dataset has {n} samples")
-        return [int(x) for x in lengths]
-    if abs(sum(lengths) - 1.0) > 1e-6:
+    if not lengths or any(isinstance(x, bool) or not isinstance(x, numbers.Real) or x < 0 for x in lengths):
+        raise ValueError(f"split lengths must be non-negative numbers, got {lengths}")
+    total = sum(lengths)
+    if math.isclose(total, 1) and total <= 1:
+        counts = [int(math.floor(n * f)) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        for i, c in enumerate(counts):
+            if c == 0:
+                warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                              stacklevel=3)
+        return counts
+    if any(not float(x).is_integer() for x in lengths):
         raise ValueError(f"split fractions {lengths} must sum to 1 (or pass integer lengths summing to {n})")
-    counts = [int(np.floor(f * n)) for f in lengths]
-    for i in range(n - sum(counts)):  # hand the remainder out round-robin, as PyTorch does
-        counts[i % len(counts)] += 1
-    return counts
+    if total != n:
+        raise ValueError(f"split lengths {lengths} sum to {int(total)}, but the dataset has {n} samples")
+    return [int(x) for x in lengths]
 
 
 def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
+    if isinstance(seed, (np.random.Generator, erandom.Generator)):
+        return erandom.numpy_rng(seed)
     return np.random.default_rng(seed) if seed is not None else erandom.generator()
 
 
-def random_split(dataset, lengths: Sequence[float], seed: int | np.random.Generator | None = None) -> list[Subset]:
+def random_split(dataset, lengths: Sequence[float], generator: erandom.Generator | None = None, *,
+                 seed: int | np.random.Generator | None = None) -> list[Subset]:
     """Split into non-overlapping random subsets of the given lengths (or fractions summing to 1).
 
-    The permutation comes from ``seed`` (an int or a Generator) or, when None, ember's global
-    generator, so ``ember.manual_seed`` fixes it.
+    The permutation comes from ``generator`` (an :class:`ember.Generator`, as in PyTorch) or
+    ``seed`` (an int, ember's shorthand), else from ember's global generator, so
+    ``ember.manual_seed`` fixes it. The split sizes are PyTorch's; the permutation is not.
     """
+    if generator is not None and seed is not None:
+        raise ValueError("give random_split a generator or a seed, not both")
+    if generator is not None and not isinstance(generator, (erandom.Generator, np.random.Generator)):
+        raise TypeError(f"generator must be an ember.Generator, got {type(generator).__name__} "
+                        "(pass an int as seed=)")
     n = len(dataset)
     counts = _split_lengths(lengths, n)
-    perm = _rng(seed).permutation(n)
+    perm = _rng(generator if generator is not None else seed).permutation(n)
     bounds = np.cumsum([0] + counts)
     return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 

@@ -568,6 +568,503 @@ def equal(a, b) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a.array, b.array))
 
 
+# ----------------------------------------------------------------------------- more elementwise math
+
+
+def sin(x): return Ar.Sin.apply(_to_float(x))
+def cos(x): return Ar.Cos.apply(_to_float(x))
+def tan(x): return Ar.Tan.apply(_to_float(x))
+def erf(x): return Ar.Erf.apply(_to_float(x))
+def log2(x): return Ar.LogBase.apply(_to_float(x), base=2)
+def log10(x): return Ar.LogBase.apply(_to_float(x), base=10)
+def reciprocal(x): return div(1.0, x)
+
+
+def atan2(a, b) -> Tensor:
+    """The angle of the point (b, a) in (−π, π], elementwise; integer inputs give the default float dtype."""
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    a, b = _promote(_to_float(a), _to_float(b))
+    return Ar.Atan2.apply(a, b)
+
+
+arctan2 = atan2
+
+
+def _rounding(mode: str):
+    def op(x, **kw):
+        if x.array.dtype.kind != "f":  # integers are already whole: PyTorch returns them unchanged
+            return x.clone()
+        return Ar.Rounding.apply(x, mode=mode, **kw)
+
+    op.__name__ = mode
+    op.__doc__ = f"{mode} elementwise; the gradient is 0, as in PyTorch."
+    return op
+
+
+floor, ceil, trunc = _rounding("floor"), _rounding("ceil"), _rounding("trunc")
+fix = trunc
+_round = _rounding("round")
+
+
+def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even (as PyTorch and NumPy), to ``decimals`` places; the gradient is 0."""
+    return _round(x, decimals=decimals) if decimals else _round(x)
+
+
+def frac(x: Tensor) -> Tensor:
+    """x − trunc(x) (keeps x's sign); the gradient is 1."""
+    if x.array.dtype.kind != "f":
+        raise RuntimeError(f"frac: expected a floating point tensor, got dtype {x.dtype}")
+    return sub(x, trunc(x))
+
+
+def clamp_min(x: Tensor, min) -> Tensor:  # noqa: A002
+    return clamp(x, min=min)
+
+
+def clamp_max(x: Tensor, max) -> Tensor:  # noqa: A002
+    return clamp(x, max=max)
+
+
+def lerp(start: Tensor, end: Tensor, weight) -> Tensor:
+    """start + weight·(end − start); ``weight`` a number or a tensor (then it gets a gradient too)."""
+    if isinstance(weight, Tensor) and weight.array.dtype.kind != "f":
+        raise RuntimeError(f"lerp: weight must be a float or a floating point tensor, got dtype {weight.dtype}")
+    for name, t in (("start", start), ("end", end)):
+        if not isinstance(t, Tensor) or t.array.dtype.kind != "f":
+            raise RuntimeError(f"lerp: {name} must be a floating point tensor, got "
+                               f"{t.dtype if isinstance(t, Tensor) else type(t).__name__}")
+    return add(start, mul(weight, sub(end, start)))
+
+
+def _logical(fn, name: str):
+    def op(a, b):
+        ad = a.array if isinstance(a, Tensor) else np.asarray(a)
+        bd = b.array if isinstance(b, Tensor) else np.asarray(b)
+        try:
+            return Tensor._wrap(np.asarray(fn(ad.astype(bool), bd.astype(bool))))
+        except ValueError:
+            raise RuntimeError(f"{name}: shapes {ad.shape} and {bd.shape} cannot be broadcast together") from None
+
+    op.__name__ = name
+    return op
+
+
+logical_and = _logical(np.logical_and, "logical_and")
+logical_or = _logical(np.logical_or, "logical_or")
+logical_xor = _logical(np.logical_xor, "logical_xor")
+
+
+def logical_not(x) -> Tensor:
+    return Tensor._wrap(np.logical_not(x.array if isinstance(x, Tensor) else np.asarray(x)))
+
+
+def isclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+    """|a − b| ≤ atol + rtol·|b| elementwise (a bool tensor; ``allclose`` is its all())."""
+    ad = a.array if isinstance(a, Tensor) else np.asarray(a)
+    bd = b.array if isinstance(b, Tensor) else np.asarray(b)
+    return Tensor._wrap(np.asarray(np.isclose(ad, bd, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+# ----------------------------------------------------------------------------- scans and more reductions
+
+
+def cumsum(x: Tensor, dim: int, dtype=None) -> Tensor:
+    """Running sum along ``dim`` (required, as in PyTorch). Integer and bool inputs sum in int64 (no graph)."""
+    if dtype is not None:
+        x = x.type(dtype)
+    d = _dim(dim, x.ndim, x.shape)
+    if x.array.dtype.kind != "f":
+        return Tensor._wrap(np.cumsum(x.array, axis=d, dtype=np.int64).reshape(x.shape))
+    if x.ndim == 0:
+        return x.clone()
+    return R.CumSum.apply(x, dim=d)
+
+
+def cumprod(x: Tensor, dim: int, dtype=None) -> Tensor:
+    """Running product along ``dim`` (required); zeros are handled in the gradient."""
+    if dtype is not None:
+        x = x.type(dtype)
+    d = _dim(dim, x.ndim, x.shape)
+    if x.array.dtype.kind != "f":
+        return Tensor._wrap(np.cumprod(x.array, axis=d, dtype=np.int64).reshape(x.shape))
+    if x.ndim == 0:
+        return x.clone()
+    return R.CumProd.apply(x, dim=d)
+
+
+def median(x: Tensor, dim: int | None = None, keepdim: bool = False):
+    """The lower median (PyTorch's: no averaging of the middle pair). Without ``dim`` one value over all
+    elements; with ``dim`` (values, indices). The gradient goes to the element picked."""
+    if x.array.size == 0:
+        raise RuntimeError("median() of an empty tensor is undefined")
+    if dim is None:
+        flat = reshape(x, -1)
+        k = int(np.argsort(flat.array, kind="stable")[(flat.shape[0] - 1) // 2])
+        return flat[k]
+    d = _dim(dim, x.ndim, x.shape)
+    if x.ndim == 0:
+        return _ValuesIndices((x.clone(), Tensor._wrap(np.zeros((), np.int64))))
+    n = x.shape[d]
+    order = np.argsort(x.array, axis=d, kind="stable")
+    idx = np.take(order, [(n - 1) // 2], axis=d).astype(np.int64)
+    values = gather(x, d, Tensor._wrap(idx))
+    if not keepdim:
+        values, idx = squeeze(values, d), np.squeeze(idx, d)
+    return _ValuesIndices((values, Tensor._wrap(idx)))
+
+
+def count_nonzero(x: Tensor, dim=None) -> Tensor:
+    dims = R.normalize_dims(dim, x.ndim)
+    return Tensor._wrap(np.asarray(np.count_nonzero(x.array, axis=dims), dtype=np.int64))
+
+
+def var_mean(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
+    """(var, mean) in one call, as PyTorch; both differentiable."""
+    return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def std_mean(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
+    """(std, mean) in one call, as PyTorch; both differentiable."""
+    return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+class _MinMax(tuple):
+    """(min, max) as PyTorch's aminmax returns, with .min and .max."""
+
+    @property
+    def min(self):
+        return self[0]
+
+    @property
+    def max(self):
+        return self[1]
+
+
+def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False):
+    return _MinMax((amin(x, dim, keepdim), amax(x, dim, keepdim)))
+
+
+# ----------------------------------------------------------------------------- sorting and selection
+
+
+def _argsort(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """Stable argsort; descending keeps equal elements in their original order too (flip, sort, flip back)."""
+    if not descending:
+        return np.argsort(a, axis=axis, kind="stable")
+    n = a.shape[axis]
+    return n - 1 - np.flip(np.argsort(np.flip(a, axis), axis=axis, kind="stable"), axis)
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """(values, indices) sorted along ``dim``; always stable (a valid answer for stable=False too). The values
+    are gathered from ``x``, so their gradient flows back to where each came from."""
+    if x.ndim == 0:
+        return _ValuesIndices((x.clone(), Tensor._wrap(np.zeros((), np.int64))))
+    d = _dim(dim, x.ndim, x.shape)
+    idx = Tensor._wrap(_argsort(x.array, d, descending).astype(np.int64))
+    return _ValuesIndices((gather(x, d, idx), idx))
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    if x.ndim == 0:
+        return Tensor._wrap(np.zeros((), np.int64))
+    return Tensor._wrap(_argsort(x.array, _dim(dim, x.ndim, x.shape), descending).astype(np.int64))
+
+
+def nonzero(x: Tensor, *, as_tuple: bool = False):
+    """Indices of the non-zero entries: an (n, ndim) int64 tensor, or one 1-D tensor per dimension."""
+    a = x.array if x.ndim else x.array.reshape(1)
+    idx = np.nonzero(a)
+    if as_tuple:
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in idx)
+    return Tensor._wrap(np.stack(idx, axis=1).astype(np.int64) if x.ndim else np.zeros((len(idx[0]), 0), np.int64))
+
+
+def argwhere(x: Tensor) -> Tensor:
+    return nonzero(x)
+
+
+def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,  # noqa: A002
+           dim: int | None = None):
+    """The distinct values (sorted), with the inverse indices and counts when asked; no gradient, as PyTorch.
+    With ``dim`` the distinct slices along it."""
+    axis = None if dim is None else _dim(dim, x.ndim, x.shape)
+    vals, inv, counts = np.unique(x.array, return_inverse=True, return_counts=True, axis=axis)
+    out = [Tensor._wrap(vals)]
+    if return_inverse:
+        inv = inv.reshape(x.shape) if axis is None else inv.reshape(-1)
+        out.append(Tensor._wrap(inv.astype(np.int64)))
+    if return_counts:
+        out.append(Tensor._wrap(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def masked_select(x: Tensor, mask) -> Tensor:
+    """The entries of ``x`` where the bool ``mask`` holds, as 1-D (x and mask broadcast together); the
+    gradient goes back to those entries."""
+    m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise RuntimeError(f"masked_select: the mask must be a bool tensor, got dtype {m.dtype}")
+    try:
+        shape = np.broadcast_shapes(x.shape, m.shape)
+    except ValueError:
+        raise RuntimeError(f"masked_select: the tensor's shape {x.shape} and the mask's shape {m.shape} cannot "
+                           "be broadcast together") from None
+    if shape != x.shape:
+        x = expand(x, shape)
+    return x[np.broadcast_to(m, shape)]
+
+
+def _scatter_args(x: Tensor, dim, index, src, fn: str):
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
+    d = _dim(dim, x.ndim, x.shape)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{fn}: index must be an integer tensor, got dtype {idx.dtype}")
+    if idx.ndim != x.ndim:
+        raise RuntimeError(f"{fn}: index of shape {idx.shape} must have as many dimensions as the tensor {x.shape}")
+    if isinstance(src, Tensor):
+        if src.ndim != x.ndim or any(i > s for i, s in zip(idx.shape, src.shape)):
+            raise RuntimeError(f"{fn}: index of shape {idx.shape} must be no larger than src of shape {src.shape} "
+                               "in every dimension")
+        if src.array.dtype != x.array.dtype:
+            raise RuntimeError(f"{fn}: src dtype {src.dtype} differs from the tensor's dtype {x.dtype}")
+    if any(i > s for k, (i, s) in enumerate(zip(idx.shape, x.shape)) if k != d):
+        raise RuntimeError(f"{fn}: index of shape {idx.shape} is larger than the tensor {x.shape} outside dim {d}")
+    n = x.shape[d]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"{fn}: index out of range for dimension {d} of size {n} (shape {x.shape})")
+    idx = np.where(idx < 0, idx + n, idx) if idx.size and idx.min() < 0 else idx
+    return d, idx, src if isinstance(src, Tensor) else np.asarray(src, dtype=x.array.dtype)
+
+
+_SCATTER_REDUCE = (None, "add")
+
+
+def scatter(x: Tensor, dim: int, index, src=None, *, value=None, reduce: str | None = None) -> Tensor:
+    """A copy of ``x`` with ``out[...index[i][j]...] = src[i][j]`` along ``dim`` (``src`` a tensor or a
+    number; ``reduce='add'`` adds instead). Differentiable in ``x`` and ``src``."""
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter() needs src (a tensor or a number) or value=")
+    if reduce not in _SCATTER_REDUCE:
+        raise ValueError(f"scatter: reduce={reduce!r} is not supported; valid options: None, 'add'")
+    d, idx, src = _scatter_args(x, dim, index, src, "scatter")
+    return S.Scatter.apply(x, src, idx, dim=d, reduce=reduce)
+
+
+def scatter_add(x: Tensor, dim: int, index, src) -> Tensor:
+    """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (repeated indices accumulate)."""
+    d, idx, src = _scatter_args(x, dim, index, src, "scatter_add")
+    return S.Scatter.apply(x, src, idx, dim=d, reduce="add")
+
+
+def _scatter_(x: Tensor, dim: int, index, src=None, *, value=None, reduce: str | None = None) -> Tensor:
+    x._check_inplace("scatter_")
+    x.array[...] = scatter(x.detach(), dim, index, src.detach() if isinstance(src, Tensor) else src,
+                           value=value, reduce=reduce).array
+    return x
+
+
+def _scatter_add_(x: Tensor, dim: int, index, src) -> Tensor:
+    x._check_inplace("scatter_add_")
+    x.array[...] = scatter_add(x.detach(), dim, index, src.detach() if isinstance(src, Tensor) else src).array
+    return x
+
+
+def take(x: Tensor, index) -> Tensor:
+    """The entries of ``x`` at flat positions ``index`` (as if x were 1-D), in index's shape."""
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
+    n = x.array.size
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"take: index must be an integer tensor, got dtype {idx.dtype}")
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"take: index out of range for a tensor of {n} elements (shape {x.shape})")
+    return reshape(x, -1)[idx]
+
+
+def _tri(x: Tensor, diagonal: int, upper: bool, fn: str) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError(f"{fn}: expected a tensor with at least 2 dimensions, got shape {x.shape}")
+    r, c = x.shape[-2:]
+    keep = (np.triu if upper else np.tril)(np.ones((r, c), dtype=bool), diagonal)
+    return Ar.Where.apply(keep, x, np.zeros((), x.array.dtype))
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle (on and below diagonal ``diagonal``) of the last two dimensions; zeros elsewhere."""
+    return _tri(x, diagonal, False, "tril")
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle (on and above diagonal ``diagonal``) of the last two dimensions; zeros elsewhere."""
+    return _tri(x, diagonal, True, "triu")
+
+
+def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+    """1-D: a square matrix with ``x`` on the given diagonal; 2-D: that diagonal as 1-D."""
+    if x.ndim not in (1, 2):
+        raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")
+    return S.Diag.apply(x, k=int(diagonal))
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    """a_i·b_j for 1-D a and b."""
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"outer: expected two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return mul(reshape(a, -1, 1), reshape(b, 1, -1))
+
+
+ger = outer
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    """Σ a_i·b_i for 1-D tensors of equal length (PyTorch's dot neither broadcasts nor accepts matrices)."""
+    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
+        raise RuntimeError(f"dot: expected two 1-D tensors of equal length, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """Shift entries along ``dims`` with wrap-around; without ``dims`` the flattened tensor is rolled."""
+    if dims is None:
+        if isinstance(shifts, (tuple, list)):
+            if len(shifts) != 1:
+                raise RuntimeError(f"roll: without dims, shifts must be a single number, got {shifts}")
+            shifts = shifts[0]
+        return S.Roll.apply(x, shifts=int(shifts), dims=None)
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    return S.Roll.apply(x, shifts=tuple(int(s) for s in shifts), dims=tuple(_dim(d, x.ndim, x.shape) for d in dims))
+
+
+def movedim(x: Tensor, source, destination) -> Tensor:
+    """Move dimensions ``source`` to positions ``destination``; the others keep their order."""
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: source {src} and destination {dst} must have the same length")
+    src = tuple(_dim(d, x.ndim, x.shape) for d in src)
+    dst = tuple(_dim(d, x.ndim, x.shape) for d in dst)
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise RuntimeError(f"movedim: repeated dimension in source {src} or destination {dst}")
+    order = [d for d in range(x.ndim) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return x if order == list(range(x.ndim)) else S.Permute.apply(x, dims=tuple(order))
+
+
+moveaxis = movedim
+
+
+def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None) -> Tensor:
+    """Each entry repeated ``repeats`` times (a number, or one count per entry) along ``dim``; without
+    ``dim`` over the flattened tensor. The gradient sums over the copies."""
+    if repeats is None:  # torch.repeat_interleave(counts): each index i repeated counts[i] times
+        counts = x.array if isinstance(x, Tensor) else np.asarray(x)
+        return Tensor._wrap(np.repeat(np.arange(counts.size), counts).astype(np.int64))
+    if dim is None:
+        x, d = reshape(x, -1), 0
+    else:
+        d = _dim(dim, x.ndim, x.shape)
+    reps = repeats.array if isinstance(repeats, Tensor) else np.asarray(repeats)
+    n = x.shape[d] if x.ndim else 1
+    if reps.ndim > 1 or (reps.ndim == 1 and reps.size not in (1, n)) or reps.dtype.kind not in "iu":
+        raise RuntimeError(f"repeat_interleave: repeats must be an integer or a 1-D integer tensor of length 1 or "
+                           f"{n}, got shape {reps.shape} and dtype {reps.dtype}")
+    if np.any(reps < 0):
+        raise RuntimeError("repeat_interleave: repeats must be non-negative")
+    idx = np.repeat(np.arange(n), reps.reshape(-1) if reps.ndim else int(reps))
+    if x.ndim == 0:
+        x = reshape(x, 1)
+    return x[(slice(None),) * d + (idx,)]
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation (``'ij,jk->ik'``, implicit outputs such as ``'ij,jk'``, and ``...``); differentiable in
+    every operand. A label may appear only once within one operand (no diagonals)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    ops = [o if isinstance(o, Tensor) else Tensor(o) for o in operands]
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(ops):
+        raise RuntimeError(f"einsum: the equation {equation!r} names {len(inputs)} operands, got {len(ops)}")
+    # expand '...' into unused letters, aligned on the right as in broadcasting
+    used = set(eq) - {".", ",", "-", ">"}
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    n_ell = 0
+    for s, t in zip(inputs, ops):
+        if "..." in s:
+            n_ell = _b.max(n_ell, t.ndim - (len(s) - 3))
+    ell = "".join(free[:n_ell])
+    shapes = {}
+    for k, (s, t) in enumerate(zip(inputs, ops)):
+        if "..." in s:
+            n = t.ndim - (len(s) - 3)
+            if n < 0:
+                raise RuntimeError(f"einsum: operand {k} has shape {t.shape}, fewer dimensions than {s!r} names")
+            s = s.replace("...", ell[n_ell - n:])
+            inputs[k] = s
+        if not s.isalpha() and s:
+            raise RuntimeError(f"einsum: invalid subscripts {s!r} in {equation!r} (letters and '...' only)")
+        if len(s) != t.ndim:
+            raise RuntimeError(f"einsum: operand {k} has shape {t.shape} ({t.ndim} dimensions) but subscripts {s!r} "
+                               f"name {len(s)}")
+        if len(set(s)) != len(s):
+            raise RuntimeError(f"einsum: the label repeated within {s!r} (a diagonal) is not supported")
+        for c, size in zip(s, t.shape):
+            if shapes.setdefault(c, size) != size:
+                raise RuntimeError(f"einsum: label {c!r} has size {shapes[c]} in one operand and {size} in another "
+                                   f"(shapes {[o.shape for o in ops]})")
+    if arrow:
+        out = out.replace("...", ell)
+        missing = set(out) - set(shapes)
+        if missing or len(set(out)) != len(out):
+            raise RuntimeError(f"einsum: output subscripts {out!r} must be distinct labels of the inputs")
+    else:  # implicit: the labels seen exactly once, in alphabetical order (the ellipsis first)
+        counts = {}
+        for s in inputs:
+            for c in s:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(c for c in _b.sorted(counts) if counts[c] == 1 and c not in ell)
+    dtypes = {o.array.dtype for o in ops}
+    if len(dtypes) > 1:
+        ops = _common_dtype(ops)
+    return Ar.Einsum.apply(*ops, inputs=tuple(inputs), output=out)
+
+
+# ----------------------------------------------------------------------------- in-place unary methods
+
+
+def _inplace_unary(fn, name: str):
+    """``x.exp_()`` and friends: the out-of-place op on the values, written back. Not recorded in the graph, so
+    they follow add_'s rule (refused on tensors the graph tracks unless under no_grad)."""
+
+    def method(self, *args, **kwargs):
+        self._check_inplace(name)
+        result = fn(Tensor._wrap(self.array), *args, **kwargs).array
+        try:
+            np.copyto(self.array, result, casting="same_kind")
+        except TypeError:
+            raise RuntimeError(f"{name}: the result has dtype {result.dtype}, which cannot be stored in place in a "
+                               f"tensor of dtype {self.dtype}") from None
+        return self
+
+    method.__name__ = name
+    return method
+
+
+_INPLACE_UNARY = ("relu", "exp", "log", "abs", "sqrt", "neg", "sigmoid", "tanh", "clamp_min", "clamp_max", "pow",
+                  "floor", "ceil", "round", "trunc", "frac", "sin", "cos", "reciprocal", "sign", "square", "lerp",
+                  "rsqrt", "erf")
+
+
 builtins_sum = _b.sum  # this module shadows sum, max, min, abs and pow with the tensor versions
 
 
@@ -644,8 +1141,19 @@ def _install() -> None:
                  "gather", "reshape", "flatten", "permute", "transpose", "expand", "squeeze", "unsqueeze",
                  "split", "chunk", "flip", "repeat", "sigmoid", "tanh", "relu", "softmax", "log_softmax",
                  "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "t", "index_select",
-                 "masked_fill", "unbind", "narrow"):
+                 "masked_fill", "unbind", "narrow",
+                 "sin", "cos", "tan", "erf", "log2", "log10", "reciprocal", "atan2", "arctan2", "floor", "ceil",
+                 "round", "trunc", "fix", "frac", "clamp_min", "clamp_max", "lerp", "logical_and", "logical_or",
+                 "logical_xor", "logical_not", "isclose", "cumsum", "cumprod", "median", "count_nonzero", "aminmax",
+                 "sort", "argsort", "nonzero", "argwhere", "unique", "masked_select", "scatter", "scatter_add",
+                 "take", "tril", "triu", "diag", "outer", "ger", "dot", "roll", "movedim", "moveaxis",
+                 "repeat_interleave"):
         setattr(T, name, globals()[name])
+    for name in _INPLACE_UNARY:
+        setattr(T, name + "_", _inplace_unary(globals()[name], name + "_"))
+    T.scatter_ = _scatter_
+    T.scatter_add_ = _scatter_add_
+    T.absolute, T.negative = abs, neg
     T.view = reshape
     T.swapaxes = T.swapdims = transpose
     T.masked_fill_ = _masked_fill_

@@ -260,3 +260,119 @@ class MatMul(Function):
             if b.ndim == 1:
                 gb = gb[..., 0]
         return ga, gb
+
+
+class Sin(Function):
+    """z = sin a;  dz/da = cos a."""
+
+    def forward(self, a):
+        self.a = a
+        return np.sin(a)
+
+    def backward(self, g):
+        return (g * np.cos(self.a),)
+
+
+class Cos(Function):
+    """z = cos a;  dz/da = −sin a."""
+
+    def forward(self, a):
+        self.a = a
+        return np.cos(a)
+
+    def backward(self, g):
+        return (-g * np.sin(self.a),)
+
+
+class Tan(Function):
+    """z = tan a;  dz/da = 1 + z²."""
+
+    def forward(self, a):
+        self.out = np.tan(a)
+        return self.out
+
+    def backward(self, g):
+        return (g * (1 + self.out * self.out),)
+
+
+class LogBase(Function):
+    """z = log_b a (b = 2 or 10, computed directly for exact powers of b);  dz/da = 1/(a ln b)."""
+
+    def forward(self, a, base):
+        self.a, self.scale = a, 1.0 / np.log(base)
+        return np.log2(a) if base == 2 else np.log10(a)
+
+    def backward(self, g):
+        return (g * self.scale / self.a,)
+
+
+class Erf(Function):
+    """z = erf a;  dz/da = 2/√π · e^(−a²)."""
+
+    def forward(self, a):
+        from ember.backend.special import erf
+
+        self.a = a
+        return erf(a)
+
+    def backward(self, g):
+        a = self.a
+        return (g * (2.0 / np.sqrt(np.pi)) * np.exp(-a * a),)
+
+
+class Atan2(Function):
+    """z = atan2(a, b) (the angle of the point (b, a));  dz/da = b/(a² + b²), dz/db = −a/(a² + b²)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.arctan2(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        na, nb = self.needs_input_grad
+        r = g / (a * a + b * b)
+        return (r * b if na else None), (-r * a if nb else None)
+
+
+class Rounding(Function):
+    """floor, ceil, round (half to even, as PyTorch) and trunc: piecewise constant, so the gradient is 0
+    everywhere (PyTorch's choice: no straight-through estimate unless the user writes one)."""
+
+    _FNS = {"floor": np.floor, "ceil": np.ceil, "round": np.round, "trunc": np.trunc}
+
+    def forward(self, a, mode, decimals=0):
+        if mode == "round" and decimals:
+            return np.round(a, decimals)
+        return self._FNS[mode](a)
+
+    def backward(self, g):
+        return (np.zeros_like(g),)
+
+
+class Einsum(Function):
+    """z = einsum(spec, *operands) with an explicit output and no label repeated within one operand
+    (``api.einsum`` normalises the equation). dL/d(operand k) is the einsum of g with the other operands
+    onto operand k's labels; a label only operand k has (summed away alone) is broadcast back."""
+
+    def forward(self, *arrays, inputs, output):
+        self.arrays, self.inputs, self.output = arrays, inputs, output
+        spec = ",".join(inputs) + "->" + output
+        return np.asarray(np.einsum(spec, *arrays, optimize=len(arrays) > 2))
+
+    def backward(self, g):
+        grads = []
+        for k, need in enumerate(self.needs_input_grad):
+            if not need:
+                grads.append(None)
+                continue
+            target = self.inputs[k]
+            others = [(s, a) for i, (s, a) in enumerate(zip(self.inputs, self.arrays)) if i != k]
+            present = set(self.output).union(*(s for s, _ in others))
+            kept = "".join(c for c in target if c in present)
+            spec = ",".join([self.output] + [s for s, _ in others]) + "->" + kept
+            gk = np.einsum(spec, g, *(a for _, a in others), optimize=len(others) > 1)
+            if kept != target:  # labels summed only inside operand k: every element gets the same gradient
+                shape = [self.arrays[k].shape[i] if c in present else 1 for i, c in enumerate(target)]
+                gk = np.broadcast_to(gk.reshape(shape), self.arrays[k].shape)
+            grads.append(np.asarray(gk, dtype=g.dtype))
+        return tuple(grads)

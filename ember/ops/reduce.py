@@ -139,3 +139,44 @@ class Prod(Function):
         right = np.flip(np.cumprod(np.concatenate([one, rev_head], axis), axis=axis), axis)
         others = (left * right).reshape(a.shape)
         return (_expand_back(g, self.shape, self.dims, self.keepdim) * others,)
+
+
+class CumSum(Function):
+    """z_i = Σ_{j≤i} a_j along ``dim``;  dL/da_j = Σ_{i≥j} g_i, a reversed cumulative sum."""
+
+    def forward(self, a, dim):
+        self.dim = dim
+        return np.cumsum(a, axis=dim, dtype=a.dtype)
+
+    def backward(self, g):
+        d = self.dim
+        return (np.flip(np.cumsum(np.flip(g, d), axis=d), d),)
+
+
+class CumProd(Function):
+    """z_i = Π_{j≤i} a_j along ``dim``;  dL/da_k = Σ_{i≥k} g_i · Π_{j≤i, j≠k} a_j.
+
+    Without zeros that is revcumsum(g·z)/a; a zero makes the division undefined, so then each position's
+    product-without-itself is formed explicitly (quadratic in the length of ``dim``, as PyTorch does too).
+    """
+
+    def forward(self, a, dim):
+        self.a, self.dim = a, dim
+        self.out = np.cumprod(a, axis=dim, dtype=a.dtype)
+        return self.out
+
+    def backward(self, g):
+        a, d = self.a, self.dim
+        if a.size == 0:
+            return (np.zeros_like(a),)
+        if np.all(a != 0):
+            gz = g * self.out
+            return (np.flip(np.cumsum(np.flip(gz, d), axis=d), d) / a,)
+        a_m, g_m = np.moveaxis(a, d, -1), np.moveaxis(g, d, -1)
+        out = np.empty(a_m.shape, dtype=g.dtype)
+        for k in range(a_m.shape[-1]):
+            b = a_m.copy()
+            b[..., k] = 1
+            cp = np.cumprod(b[..., k:], axis=-1) * np.prod(b[..., :k], axis=-1, keepdims=True)
+            out[..., k] = np.sum(g_m[..., k:] * cp, axis=-1)
+        return (np.moveaxis(out, -1, d),)

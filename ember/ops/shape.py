@@ -173,3 +173,76 @@ class Repeat(Function):
             inter += [r, s]
         g = g.reshape(inter).sum(axis=tuple(range(0, len(inter), 2)))
         return (g.reshape(self.shape),)
+
+
+def _grids(idx: np.ndarray, dim: int) -> tuple:
+    """Index arrays that address, for every entry of ``idx``, position ``idx[...]`` along ``dim`` and the
+    entry's own position along every other dimension (the addressing of gather and scatter)."""
+    grids = list(np.indices(idx.shape, sparse=True))
+    grids[dim] = idx
+    return tuple(grids)
+
+
+class Scatter(Function):
+    """out = a with ``src`` written (or added, ``reduce='add'``) at ``index`` along ``dim``;
+    dL/da = g, zeroed where a value was overwritten; dL/dsrc = g gathered at ``index`` (the part of
+    ``src`` that ``index`` does not reach gets 0). ``src`` may be a scalar."""
+
+    def forward(self, a, src, index, dim, reduce=None):
+        self.index, self.dim, self.reduce = index, dim, reduce
+        self.src_shape = np.shape(src)
+        where = _grids(index, dim)
+        self.where = where
+        part = src[tuple(slice(0, n) for n in index.shape)] if np.ndim(src) else src
+        out = a.copy()
+        if reduce == "add":
+            np.add.at(out, where, part)
+        else:
+            out[where] = part
+        return out
+
+    def backward(self, g):
+        na, ns = self.needs_input_grad[:2]
+        ga = gs = None
+        if na:
+            ga = g
+            if self.reduce != "add":
+                ga = g.copy()
+                ga[self.where] = 0
+        if ns:
+            gs = np.zeros(self.src_shape, dtype=g.dtype)
+            gs[tuple(slice(0, n) for n in self.index.shape)] = g[self.where]
+        return ga, gs, None
+
+
+class Diag(Function):
+    """1-D → a square matrix with ``a`` on diagonal ``k``; 2-D → diagonal ``k`` as 1-D. Each backward takes
+    the other direction."""
+
+    def forward(self, a, k=0):
+        self.shape, self.k = a.shape, k
+        return np.diag(a, k).copy()
+
+    def backward(self, g):
+        if len(self.shape) == 1:
+            return (np.diag(g, self.k).copy(),)
+        out = np.zeros(self.shape, dtype=g.dtype)
+        n = g.shape[0]
+        rows = np.arange(n) + (0 if self.k >= 0 else -self.k)
+        out[rows, rows + self.k] = g
+        return (out,)
+
+
+class Roll(Function):
+    """Shift elements along ``dims`` with wrap-around; the gradient rolls back by the opposite shifts."""
+
+    def forward(self, a, shifts, dims):
+        self.shifts, self.dims, self.shape = shifts, dims, a.shape
+        if dims is None:
+            return np.roll(a.reshape(-1), shifts).reshape(a.shape)
+        return np.roll(a, shifts, dims)
+
+    def backward(self, g):
+        if self.dims is None:
+            return (np.roll(g.reshape(-1), -self.shifts).reshape(self.shape),)
+        return (np.roll(g, tuple(-s for s in self.shifts), self.dims),)

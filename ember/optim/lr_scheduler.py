@@ -1,5 +1,6 @@
-"""Learning-rate schedules (NOTES §4): step decay, 1/t decay, exponential, cosine, one-cycle,
-linear warm-up for large batches, and halving the rate when the validation loss plateaus.
+"""Learning-rate schedules (NOTES §4): step decay, 1/t decay, exponential, polynomial, cosine (with
+warm restarts), cyclical, one-cycle, linear warm-up for large batches, and halving the rate when
+the validation loss plateaus.
 
 PyTorch's semantics: a scheduler wraps an optimizer; building it records each
 group's ``initial_lr`` and sets the rate for epoch 0; every ``scheduler.step()``
@@ -29,9 +30,9 @@ from typing import Any, Callable, Sequence
 from ember.optim.optimizer import Optimizer
 
 __all__ = [
-    "LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "InverseTimeLR", "LinearLR",
-    "CosineAnnealingLR", "SequentialLR", "ChainedScheduler", "OneCycleLR", "WarmupLR", "ReduceLROnPlateau",
-    "linear_scaling_rule",
+    "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "ExponentialLR",
+    "InverseTimeLR", "LinearLR", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR",
+    "SequentialLR", "ChainedScheduler", "OneCycleLR", "WarmupLR", "ReduceLROnPlateau", "linear_scaling_rule",
 ]
 
 
@@ -159,12 +160,19 @@ class LRScheduler:
 # ------------------------------------------------------------------ the schedules
 
 
-class LambdaLR(LRScheduler):
-    """``lr = initial_lr · lr_lambda(epoch)``, one function for all groups or a list with one per group.
+def _callable_state(fn) -> dict | None:
+    """What state_dict keeps of a user function: a callable object's attributes; nothing for a plain function."""
+    return None if isinstance(fn, types.FunctionType) else copy.deepcopy(fn.__dict__)
 
-    The functions themselves are not saved by :meth:`state_dict` (only the
-    attributes of callable objects are); pass the same ones when resuming.
+
+class _LambdaScheduler(LRScheduler):
+    """A schedule driven by user functions of the epoch, one for all groups or one per group.
+
+    The functions themselves are not saved by :meth:`state_dict` (only the attributes of
+    callable objects are); pass the same ones when resuming.
     """
+
+    _not_saved = ("optimizer", "lr_lambdas")
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
                  last_epoch: int = -1) -> None:
@@ -179,12 +187,9 @@ class LambdaLR(LRScheduler):
         self.lr_lambdas = fns
         super().__init__(optimizer, last_epoch)
 
-    _not_saved = ("optimizer", "lr_lambdas")
-
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else copy.deepcopy(fn.__dict__)
-                               for fn in self.lr_lambdas]
+        state["lr_lambdas"] = [_callable_state(fn) for fn in self.lr_lambdas]
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -193,8 +198,25 @@ class LambdaLR(LRScheduler):
             if saved is not None:
                 fn.__dict__.update(copy.deepcopy(saved))
 
+
+class LambdaLR(_LambdaScheduler):
+    """``lr = initial_lr · lr_lambda(epoch)``, one function for all groups or a list with one per group."""
+
     def get_lr(self) -> list[float]:
         return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(_LambdaScheduler):
+    """Multiply the current rate by ``lr_lambda(epoch)`` at every step (after the first epoch).
+
+    The factor compounds: ``lambda e: 0.95`` is exponential decay; a factor that depends on
+    the epoch shapes the decay as it goes.
+    """
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial:
+            return self._group_lrs()
+        return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._group_lrs())]
 
 
 class StepLR(LRScheduler):
@@ -241,6 +263,33 @@ class MultiStepLR(LRScheduler):
 
     def _get_closed_form_lr(self) -> list[float]:
         return [base_lr * self.gamma ** bisect_right(self.milestones, self.last_epoch) for base_lr in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """Hold the rate at ``factor · initial_lr`` for the first ``total_iters`` steps, then give back the full rate.
+
+    A crude warm-up: a lower constant rate while the random weights settle.
+    """
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor <= 1:
+            raise ValueError(f"factor must be in (0, 1] (the rate is multiplied by it), got factor={factor!r}")
+        _check_int("total_iters", total_iters, 0)
+        self.factor = factor
+        self.total_iters = int(total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._group_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._group_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+                for base_lr in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):
@@ -321,6 +370,31 @@ class LinearLR(LRScheduler):
                 for base_lr in self.base_lrs]
 
 
+class PolynomialLR(LRScheduler):
+    """Decay to zero over ``total_iters`` steps: ``lr = initial_lr · (1 − min(epoch, total_iters) / total_iters)^power``.
+
+    ``power=1`` is a linear decay to zero; larger powers fall faster early, smaller ones late.
+    """
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
+        _check_int("total_iters", total_iters, 1)
+        _check_nonnegative("power", power)
+        self.total_iters = int(total_iters)
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._group_lrs()
+        decay = ((1.0 - self.last_epoch / self.total_iters) / (1.0 - (self.last_epoch - 1) / self.total_iters)) \
+            ** self.power
+        return [lr * decay for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+                for base_lr in self.base_lrs]
+
+
 class CosineAnnealingLR(LRScheduler):
     """Cosine annealing: ``lr = eta_min + (initial_lr − eta_min)·(1 + cos(π·epoch/T_max))/2``.
 
@@ -351,6 +425,175 @@ class CosineAnnealingLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base_lr in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR: cosine annealing from the initial rate to ``eta_min`` over ``T_0`` steps, then a restart at the top.
+
+    Each period is ``T_mult`` times the previous one (``T_0``, ``T_0·T_mult``, ...). The
+    restarts let the optimizer leave the minimum it was settling into. Step once per epoch, or
+    per batch with a fractional epoch, ``scheduler.step(epoch + i / len(loader))``, as in PyTorch;
+    ``step(epoch)`` may jump to any epoch.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        _check_int("T_0", T_0, 1)
+        _check_int("T_mult", T_mult, 1)
+        _check_nonnegative("eta_min", eta_min)
+        self.T_0 = int(T_0)
+        self.T_i = int(T_0)
+        self.T_mult = int(T_mult)
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base_lr in self.base_lrs]
+
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one step, or go to ``epoch`` (fractional for per-batch steps). Call it after optimizer.step()."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or not epoch >= 0:
+                raise ValueError(f"epoch must be a number >= 0, got epoch={epoch!r}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log((epoch / self.T_0 * (self.T_mult - 1) + 1), self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._group_lrs()
+
+    def _update_lr(self, epoch: int | None = None) -> None:  # SequentialLR restarts it with _update_lr(0)
+        self.step(epoch)
+
+
+_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates: the rate goes back and forth between ``base_lr`` and ``max_lr``, per batch.
+
+    A cycle is ``step_size_up`` steps up and ``step_size_down`` (default: as many) down.
+    ``mode`` scales each cycle's amplitude: 'triangular' keeps it, 'triangular2' halves it every
+    cycle, 'exp_range' multiplies it by ``gamma`` every step; or give ``scale_fn`` (of the cycle
+    number or of the step, per ``scale_mode``). With ``cycle_momentum`` the momentum (SGD's
+    ``momentum``, Adam's beta1) moves the opposite way, between ``max_momentum`` and
+    ``base_momentum``. The constructor sets every group's rate to ``base_lr``.
+    """
+
+    _not_saved = ("optimizer", "_scale_fn_custom")
+
+    def __init__(self, optimizer: Optimizer, base_lr: float | list[float], max_lr: float | list[float],
+                 step_size_up: int = 2000, step_size_down: int | None = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum: float | list[float] = 0.8,
+                 max_momentum: float | list[float] = 0.9, last_epoch: int = -1) -> None:
+        _check_optimizer(optimizer)
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        max_lrs = _per_group("max_lr", optimizer, max_lr)
+        for lo, hi in zip(base_lrs, max_lrs):
+            _check_nonnegative("base_lr", lo)
+            _check_positive("max_lr", hi)
+        _check_int("step_size_up", step_size_up, 1)
+        if step_size_down is not None:
+            _check_int("step_size_down", step_size_down, 1)
+        if scale_fn is None and mode not in _CYCLIC_MODES:
+            raise ValueError(f"mode must be one of {', '.join(map(repr, _CYCLIC_MODES))} (or pass scale_fn), "
+                             f"got mode={mode!r}")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"scale_fn must be callable, got {type(scale_fn).__name__}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"scale_mode must be 'cycle' or 'iterations', got scale_mode={scale_mode!r}")
+        _check_positive("gamma", gamma)
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = max_lrs
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = bool(cycle_momentum)
+        if self.cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"cycle_momentum=True needs an optimizer with momentum or betas (SGD, RMSprop, "
+                                 f"Adam, AdamW), got {type(optimizer).__name__}; pass cycle_momentum=False")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            for lo, hi in zip(self.base_momentums, self.max_momentums):
+                if not (0 <= lo <= hi < 1):
+                    raise ValueError(f"momentum bounds must satisfy 0 <= base_momentum <= max_momentum < 1, got "
+                                     f"base_momentum={lo!r}, max_momentum={hi!r}")
+            if last_epoch == -1:
+                for hi, lo, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
+                    if self.use_beta1:
+                        group["betas"] = (hi, *group["betas"][1:])
+                    else:
+                        group["momentum"] = hi
+                    group["max_momentum"] = hi
+                    group["base_momentum"] = lo
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x: float) -> float:
+        """The amplitude factor of cycle (or step) ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma**x
+
+    def get_lr(self) -> list[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        height = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base_lr + (max_lr - base_lr) * height * scale for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, lo, hi in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                momentum = hi - (hi - lo) * height * scale
+                if self.use_beta1:
+                    group["betas"] = (momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = momentum
+        return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = None if fn is None else _callable_state(fn)
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        saved = state_dict.get("_scale_fn_custom")
+        if saved is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(copy.deepcopy(saved))
 
 
 class _SchedulerOfSchedulers(LRScheduler):

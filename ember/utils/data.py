@@ -3,7 +3,18 @@
 The implementations live in :mod:`ember.data` (which also holds ember's datasets, augmentation and
 preprocessing); this module only re-exports the generic pieces.
 """
-from ember.data.dataset import Dataset, Subset, TensorDataset, random_split  # noqa: F401
+from ember.data.collate import default_collate, default_convert  # noqa: F401
+from ember.data.dataset import (  # noqa: F401
+    ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split,
+)
 from ember.data.loader import DataLoader  # noqa: F401
+from ember.data.sampler import (  # noqa: F401
+    BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler,
+)
+from ember.data.worker import WorkerInfo, get_worker_info  # noqa: F401
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "random_split"]
+__all__ = [
+    "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset", "RandomSampler",
+    "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
+    "WorkerInfo", "default_collate", "default_convert", "get_worker_info", "random_split",
+]

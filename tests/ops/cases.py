@@ -100,9 +100,48 @@ ELEMENTWISE = [
     Case("clamp_max", lambda lib, F, a: a.clamp(max=0.3), (((4, 5), "u"),)),
     Case("where", lambda lib, F, a, b: lib.where(T(lib, COND), a, b), (((3, 4), "n"), ((4,), "n"))),
     Case("where_scalar", lambda lib, F, a: lib.where(T(lib, COND), a, 0.0), (((3, 4), "n"),)),
+    Case("sin", lambda lib, F, a: lib.sin(a * 2), (((3, 4), "n"),)),
+    Case("cos", lambda lib, F, a: a.cos(), (((3, 4), "n"),)),
+    Case("tan", lambda lib, F, a: lib.tan(a * 0.5), (((3, 4), "n"),)),
+    Case("erf", lambda lib, F, a: lib.erf(a), (((3, 4), "n"),)),
+    Case("log2", lambda lib, F, a: lib.log2(a), (((3, 4), "p"),)),
+    Case("log10", lambda lib, F, a: a.log10(), (((3, 4), "p"),)),
+    Case("reciprocal", lambda lib, F, a: lib.reciprocal(a), (((3, 4), "z"),)),
+    Case("atan2", lambda lib, F, a, b: lib.atan2(a, b), (((3, 4), "n"), ((4,), "z"))),
+    # rounding: the gradient is zero (the "+ a" keeps a non-trivial gradient to compare)
+    Case("floor", lambda lib, F, a: lib.floor(a * 3) + a, (((3, 4), "n"),)),
+    Case("ceil", lambda lib, F, a: a.ceil() * 1.0, (((3, 4), "n"),)),
+    Case("round", lambda lib, F, a: lib.round(a * 3), (((3, 4), "n"),)),
+    Case("round_decimals", lambda lib, F, a: lib.round(a * 3, decimals=1), (((3, 4), "n"),)),
+    Case("trunc", lambda lib, F, a: lib.trunc(a * 3), (((3, 4), "n"),)),
+    Case("frac", lambda lib, F, a: lib.frac(a * 3), (((3, 4), "n"),)),
+    Case("clamp_min_fn", lambda lib, F, a: lib.clamp_min(a, 0.1), (((4, 5), "u"),)),
+    Case("clamp_max_method", lambda lib, F, a: a.clamp_max(-0.2), (((4, 5), "u"),)),
+    Case("lerp_scalar", lambda lib, F, a, b: lib.lerp(a, b, 0.3), (((3, 4), "n"), ((3, 4), "n"))),
+    Case("lerp_tensor_weight", lambda lib, F, a, b, w: a.lerp(b, w), (((3, 4), "n"), ((4,), "n"), ((3, 1), "n"))),
+    Case("outer", lambda lib, F, a, b: lib.outer(a, b), (((3,), "n"), ((4,), "n"))),
+    Case("dot", lambda lib, F, a, b: lib.dot(a, b), (((5,), "n"), ((5,), "n"))),
+    Case("einsum_matmul", lambda lib, F, a, b: lib.einsum("ij,jk->ik", a, b), (((3, 4), "n"), ((4, 2), "n"))),
+    Case("einsum_implicit", lambda lib, F, a, b: lib.einsum("ij,jk", a, b), (((3, 4), "n"), ((4, 2), "n"))),
+    Case("einsum_implicit_transpose", lambda lib, F, a: lib.einsum("ji", a), (((3, 4), "n"),)),
+    Case("einsum_batched", lambda lib, F, a, b: lib.einsum("bij,bjk->bik", a, b),
+         (((2, 3, 4), "n"), ((2, 4, 2), "n"))),
+    Case("einsum_attention", lambda lib, F, q, k: lib.einsum("bhqd,bhkd->bhqk", q, k),
+         (((2, 2, 3, 4), "n"), ((2, 2, 5, 4), "n"))),
+    Case("einsum_three", lambda lib, F, a, b, c: lib.einsum("i,ij,jk->k", a, b, c),
+         (((3,), "n"), ((3, 4), "n"), ((4, 2), "n"))),
+    Case("einsum_sum_all", lambda lib, F, a: lib.einsum("ij->", a), (((3, 4), "n"),)),
+    Case("einsum_label_in_one_operand", lambda lib, F, a, b: lib.einsum("ij,k->ik", a, b),
+         (((3, 4), "n"), ((2,), "n"))),
+    Case("einsum_ellipsis", lambda lib, F, a, b: lib.einsum("...ij,jk->...ik", a, b),
+         (((2, 3, 4), "n"), ((4, 2), "n"))),
+    Case("einsum_list_operands", lambda lib, F, a, b: lib.einsum("i,j->ij", [a, b]), (((3,), "n"), ((2,), "n"))),
 ]
 
 # ----------------------------------------------------------------------------------------- reductions
+
+# cumprod through zeros
+ZEROS = np.array([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0], [1.0, 1.0, 1.0, 0.0]], np.float32)
 
 REDUCE = [
     Case("sum_all", lambda lib, F, a: a.sum(), (((3, 4), "n"),)),
@@ -129,6 +168,17 @@ REDUCE = [
     Case("prod_all", lambda lib, F, a: a.prod(), (((2, 3), "p"),)),
     Case("prod_dim", lambda lib, F, a: lib.prod(a, dim=1), (((3, 4), "z"),)),
     Case("prod_dim_keepdim", lambda lib, F, a: a.prod(dim=0, keepdim=True), (((3, 4), "z"),)),
+    Case("cumsum", lambda lib, F, a: lib.cumsum(a, dim=1), (((3, 4), "n"),)),
+    Case("cumsum_negative_dim", lambda lib, F, a: a.cumsum(-3), (((2, 3, 4), "n"),)),
+    Case("cumprod", lambda lib, F, a: lib.cumprod(a, 1), (((3, 4), "z"),)),
+    Case("cumprod_with_zeros", lambda lib, F, a: (a * T(lib, ZEROS)).cumprod(dim=1), (((3, 4), "z"),)),
+    Case("median_all", lambda lib, F, a: lib.median(a), (((3, 4), "u"),)),
+    Case("median_dim", lambda lib, F, a: a.median(dim=1).values, (((3, 4), "u"),)),
+    Case("median_dim_keepdim_even", lambda lib, F, a: lib.median(a, 0, keepdim=True)[0], (((4, 3), "u"),)),
+    Case("var_mean", lambda lib, F, a: lib.var_mean(a, dim=1), (((3, 4), "n"),)),
+    Case("std_mean", lambda lib, F, a: lib.std_mean(a, dim=(0, 1), keepdim=True), (((2, 3, 4), "n"),)),
+    Case("aminmax", lambda lib, F, a: lib.aminmax(a, dim=1), (((3, 4), "u"),)),
+    Case("aminmax_all", lambda lib, F, a: a.aminmax(), (((3, 4), "u"),)),
 ]
 
 # ----------------------------------------------------------------------------------------- shapes and indexing
@@ -137,6 +187,7 @@ ROWS = np.array([0, 1, 1, 2, 0])
 LABELS = np.array([3, 0, 0, 2, 3])  # (0, 3) and (1, 0) appear twice: the backward must add, not overwrite
 MASK = _c(2).random((3, 4)) > 0.4
 GATHER = _c(3).integers(0, 4, size=(3, 5))
+SCATTER = np.array([[0, 3, 1], [2, 1, 0], [3, 0, 2]])  # no repeats within a row: overwriting scatter is then defined
 SHAPE = [
     Case("reshape", lambda lib, F, a: a.reshape(4, -1), (((2, 3, 4), "n"),)),
     Case("view", lambda lib, F, a: a.view(6, 4) * 1.0, (((2, 3, 4), "n"),)),
@@ -180,6 +231,35 @@ SHAPE = [
     Case("narrow", lambda lib, F, a: a.narrow(1, 1, 2), (((3, 4), "n"),)),
     Case("narrow_negative_start", lambda lib, F, a: lib.narrow(a, 0, -2, 2), (((3, 4), "n"),)),
     Case("where_method", lambda lib, F, a, b: a.where(T(lib, MASK), b), (((3, 4), "n"), ((3, 4), "n"))),
+    Case("sort", lambda lib, F, a: lib.sort(a).values, (((3, 4), "u"),)),
+    Case("sort_descending_dim0", lambda lib, F, a: a.sort(dim=0, descending=True)[0], (((3, 4), "u"),)),
+    Case("masked_select", lambda lib, F, a: lib.masked_select(a, T(lib, MASK)), (((3, 4), "n"),)),
+    Case("masked_select_bcast", lambda lib, F, a: a.masked_select(T(lib, MASK)), (((4,), "n"),)),
+    Case("scatter", lambda lib, F, a, s: a.scatter(1, T(lib, SCATTER), s), (((3, 4), "n"), ((3, 3), "n"))),
+    # PyTorch's own backward fails when src is larger than index (it returns index's shape): gradcheck only
+    Case("scatter_src_larger", lambda lib, F, a, s: lib.scatter(a, 0, T(lib, SCATTER[:2]), s),
+         (((4, 3), "n"), ((3, 4), "n")), parity=False),
+    Case("scatter_value", lambda lib, F, a: a.scatter(1, T(lib, SCATTER), 0.5), (((3, 4), "n"),)),
+    Case("scatter_add", lambda lib, F, a, s: lib.scatter_add(a, 1, T(lib, GATHER), s), (((3, 4), "n"), ((3, 5), "n"))),
+    Case("take", lambda lib, F, a: lib.take(a, T(lib, [[0, 11], [5, 5]])), (((3, 4), "n"),)),
+    Case("tril", lambda lib, F, a: lib.tril(a), (((2, 3, 4), "n"),)),
+    Case("triu_diagonal", lambda lib, F, a: a.triu(1), (((4, 3), "n"),)),
+    Case("tril_negative_diagonal", lambda lib, F, a: a.tril(diagonal=-1), (((3, 4), "n"),)),
+    Case("diag_of_vector", lambda lib, F, a: lib.diag(a), (((3,), "n"),)),
+    Case("diag_of_vector_offset", lambda lib, F, a: lib.diag(a, -2), (((3,), "n"),)),
+    Case("diag_of_matrix", lambda lib, F, a: a.diag(), (((3, 4), "n"),)),
+    Case("diag_of_matrix_offset", lambda lib, F, a: lib.diag(a, 1), (((3, 4), "n"),)),
+    Case("diag_of_matrix_negative_offset", lambda lib, F, a: lib.diag(a, -1), (((3, 4), "n"),)),
+    Case("roll", lambda lib, F, a: lib.roll(a, 1, 0), (((3, 4), "n"),)),
+    Case("roll_dims", lambda lib, F, a: a.roll((2, -1), (1, 2)), (((2, 3, 4), "n"),)),
+    Case("roll_flat", lambda lib, F, a: lib.roll(a, 5), (((3, 4), "n"),)),
+    Case("movedim", lambda lib, F, a: lib.movedim(a, 0, -1), (((2, 3, 4), "n"),)),
+    Case("movedim_many", lambda lib, F, a: a.movedim((0, 1), (2, 0)), (((2, 3, 4), "n"),)),
+    Case("moveaxis", lambda lib, F, a: lib.moveaxis(a, -1, 0), (((2, 3, 4), "n"),)),
+    Case("repeat_interleave", lambda lib, F, a: a.repeat_interleave(2, dim=1), (((3, 4), "n"),)),
+    Case("repeat_interleave_counts", lambda lib, F, a: lib.repeat_interleave(a, T(lib, [1, 0, 3]), dim=0),
+         (((3, 4), "n"),)),
+    Case("repeat_interleave_flat", lambda lib, F, a: lib.repeat_interleave(a, 2), (((2, 3), "n"),)),
 ]
 
 # ----------------------------------------------------------------------------------------- activations

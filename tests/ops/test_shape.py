@@ -61,7 +61,7 @@ def test_views_keep_values():
     (lambda: ember.randn(2, 3)[5], r"index 5 is invalid for a tensor of shape \(2, 3\)"),
     (lambda: ember.randn(5).split([2, 2]), r"split sizes \[2, 2\] do not add up to 5"),
     (lambda: F.pad(ember.randn(2, 3), (1,)), r"even length"),
-    (lambda: F.pad(ember.randn(2, 3), (1, 1), mode="reflect"), r"valid modes: 'constant'"),
+    (lambda: F.pad(ember.randn(2, 3), (1, 1), mode="bogus"), r"valid modes: .*'constant'"),
     (lambda: ember.cat([]), r"non-empty"),
     (lambda: ember.cat([ember.randn(2, 3)] * 2, dim=2), r"dimension 2 is out of range"),
     (lambda: ember.stack([ember.randn(2)] * 2, dim=3), r"dimension 3 is out of range for shape \(2,\)"),

@@ -13,7 +13,10 @@ import ember
 import ember.optim as eo
 from ember.nn import Parameter
 from ember.optim import lr_scheduler as S
+from tests.optim import _more_schedules as M
 from tests.optim import _problem as P
+
+ALL_SCHEDULES = {**P.SCHEDULES, **M.SCHEDULES}
 
 
 def _sgd(lr=0.1, groups=1, momentum=0.0):
@@ -167,6 +170,49 @@ def test_sequential_and_chained():
     np.testing.assert_allclose(_lrs(opt, sched, 3), [1.0, 0.5, 0.025, 0.0125], rtol=1e-12)
 
 
+def test_constant_polynomial_and_multiplicative():
+    opt = _sgd(1.0)
+    np.testing.assert_allclose(_lrs(opt, S.ConstantLR(opt, factor=0.5, total_iters=3), 5),
+                               [0.5, 0.5, 0.5, 1.0, 1.0, 1.0], rtol=1e-12)
+    opt = _sgd(1.0)
+    np.testing.assert_allclose(_lrs(opt, S.PolynomialLR(opt, total_iters=4, power=2.0), 6),
+                               [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0, 0.0], atol=1e-12)
+    opt = _sgd(1.0)
+    np.testing.assert_allclose(_lrs(opt, S.MultiplicativeLR(opt, lambda e: 0.5 if e % 2 else 0.1), 4),
+                               [1.0, 0.5, 0.05, 0.025, 0.0025], rtol=1e-12)
+
+
+def test_warm_restarts_restart_at_the_top_and_lengthen_the_period():
+    opt = _sgd(1.0)
+    lrs = _lrs(opt, S.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2), 8)
+    c = lambda frac: (1 + math.cos(math.pi * frac)) / 2  # noqa: E731
+    # periods of 2, then 4, then 8 steps, each starting again from the full rate
+    np.testing.assert_allclose(lrs, [1.0, c(1 / 2), 1.0, c(1 / 4), c(2 / 4), c(3 / 4), 1.0, c(1 / 8), c(2 / 8)],
+                               atol=1e-12)
+    sched = S.CosineAnnealingWarmRestarts(_sgd(1.0), T_0=4)
+    sched.step(1.5)  # a fractional epoch: per-batch stepping
+    assert sched.get_last_lr()[0] == pytest.approx((1 + math.cos(math.pi * 1.5 / 4)) / 2)
+    assert sched.last_epoch == 1
+    with pytest.raises(ValueError, match="epoch must be a number >= 0"):
+        sched.step(-1)
+
+
+def test_cyclic_triangle_and_momentum_opposite():
+    opt = _sgd(0.5, momentum=0.9)
+    sched = S.CyclicLR(opt, base_lr=0.1, max_lr=0.5, step_size_up=2, mode="triangular2")
+    lrs, moms = [sched.get_last_lr()[0]], [opt.param_groups[0]["momentum"]]
+    for _ in range(8):
+        opt.step()
+        sched.step()
+        lrs.append(sched.get_last_lr()[0])
+        moms.append(opt.param_groups[0]["momentum"])
+    np.testing.assert_allclose(lrs, [0.1, 0.3, 0.5, 0.3, 0.1, 0.2, 0.3, 0.2, 0.1], rtol=1e-12)
+    np.testing.assert_allclose(moms, [0.9, 0.85, 0.8, 0.85, 0.9, 0.875, 0.85, 0.875, 0.9], rtol=1e-12)
+    adam = eo.Adam([Parameter(np.ones(2, np.float32))], betas=(0.5, 0.99))
+    S.CyclicLR(adam, 0.001, 0.01, step_size_up=2)
+    assert adam.param_groups[0]["betas"] == (0.9, 0.99) and adam.param_groups[0]["lr"] == 0.001
+
+
 def test_get_last_lr_is_a_copy_and_per_group():
     opt = _sgd(0.1, groups=2)
     sched = S.StepLR(opt, 1, 0.5)
@@ -192,9 +238,9 @@ def test_stepping_the_schedule_before_the_optimizer_warns():
 # ------------------------------------------------------------------ state_dict
 
 
-@pytest.mark.parametrize("name", sorted(P.SCHEDULES))
+@pytest.mark.parametrize("name", sorted(ALL_SCHEDULES))
 def test_state_dict_is_plain_json_and_resumes_in_process(name):
-    opt_name, build = P.SCHEDULES[name]
+    opt_name, build = ALL_SCHEDULES[name]
     arrays, (x, y) = P.initial_arrays(), P.dataset()
 
     full = P.ember_params(arrays)
@@ -279,6 +325,22 @@ def test_lambda_state_dict_keeps_callable_objects_state():
     (lambda o: S.SequentialLR(o, [S.StepLR(_sgd(), 2)], milestones=[]), ValueError, "different optimizer"),
     (lambda o: S.SequentialLR(o, [], milestones=[]), ValueError, "at least one"),
     (lambda o: S.WarmupLR(o, warmup_steps=0), ValueError, "warmup_steps"),
+    (lambda o: S.MultiplicativeLR(o, 0.9), TypeError, "callable"),
+    (lambda o: S.MultiplicativeLR(o, [lambda e: 1.0] * 2), ValueError, "one per parameter group"),
+    (lambda o: S.ConstantLR(o, factor=0.0), ValueError, "factor must be in"),
+    (lambda o: S.ConstantLR(o, factor=1.5), ValueError, "factor must be in"),
+    (lambda o: S.ConstantLR(o, total_iters=-1), ValueError, "total_iters"),
+    (lambda o: S.PolynomialLR(o, total_iters=0), ValueError, "total_iters"),
+    (lambda o: S.PolynomialLR(o, power=-1.0), ValueError, "power"),
+    (lambda o: S.CosineAnnealingWarmRestarts(o, T_0=0), ValueError, "T_0"),
+    (lambda o: S.CosineAnnealingWarmRestarts(o, T_0=2.5), ValueError, "T_0"),
+    (lambda o: S.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=0), ValueError, "T_mult"),
+    (lambda o: S.CyclicLR(o, 0.01, 0.1, mode="sine"), ValueError, "'triangular', 'triangular2', 'exp_range'"),
+    (lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=0), ValueError, "step_size_up"),
+    (lambda o: S.CyclicLR(o, 0.01, 0.1, scale_mode="epoch", scale_fn=abs), ValueError, "scale_mode"),
+    (lambda o: S.CyclicLR(o, [0.01, 0.02], 0.1), ValueError, "one value per parameter group"),
+    (lambda o: S.CyclicLR(o, 0.01, 0.1, base_momentum=0.95, max_momentum=0.9), ValueError, "momentum bounds"),
+    (lambda o: S.CyclicLR(eo.Adagrad(o.param_groups[0]["params"]), 0.01, 0.1), ValueError, "cycle_momentum"),
     (lambda o: S.WarmupLR(o, warmup_steps=3, after="cosine"), TypeError, "after"),
     (lambda o: S.StepLR(o, 3, last_epoch=5), KeyError, "initial_lr"),
     (lambda o: S.linear_scaling_rule(0.1, batch_size=0), ValueError, "batch_size"),

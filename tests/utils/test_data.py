@@ -22,3 +22,14 @@ def test_everyday_pipeline_through_ember_utils_data():
     batches = list(D.DataLoader(train, batch_size=3, shuffle=True, drop_last=True))
     assert len(batches) == 2 and all(x.shape == (3, 1) and y.dtype == np.int64 for x, y in batches)
     assert len(val) == 2
+
+
+def test_pytorch_data_names_are_all_there():
+    import ember.utils.data as D
+
+    names = ["BatchSampler", "ChainDataset", "ConcatDataset", "IterableDataset", "RandomSampler", "Sampler",
+             "SequentialSampler", "SubsetRandomSampler", "WeightedRandomSampler", "default_collate",
+             "default_convert", "get_worker_info"]
+    for name in names:
+        assert getattr(D, name) is getattr(ember.data, name), name
+    assert set(names) <= set(D.__all__)
