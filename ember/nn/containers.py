@@ -1,10 +1,11 @@
-"""Containers: Sequential, ModuleList, ModuleDict."""
+"""Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict."""
 from __future__ import annotations
 
 from collections import OrderedDict
 from typing import Iterable, Iterator
 
-from ember.nn.module import Module
+from ember.nn.module import Module, Parameter
+from ember.tensor import Tensor
 
 
 class Sequential(Module):
@@ -185,3 +186,124 @@ class ModuleDict(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict is a container; index it and call its modules")
+
+
+def _as_parameter(value) -> Parameter | None:
+    """PyTorch's containers wrap a plain tensor into a Parameter (it then requires grad)."""
+    if value is None or isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value)
+    raise TypeError(f"a parameter container holds ember.nn.Parameter or Tensor values, got {type(value).__name__}")
+
+
+def _describe(p: Parameter | None) -> str:
+    if p is None:
+        return "None"
+    return f"Parameter containing: [ember.{p.dtype.name} of size {'x'.join(str(d) for d in p.shape)}]"
+
+
+class ParameterList(Module):
+    """A list of parameters registered under "0", "1", … (PyTorch's keys), so the parent's
+    ``parameters()`` and ``state_dict()`` see them; plain tensors are wrapped into Parameters."""
+
+    def __init__(self, values: Iterable | None = None):
+        super().__init__()
+        for v in values or []:
+            self.append(v)
+
+    def append(self, value) -> "ParameterList":
+        self.register_parameter(str(len(self._parameters)), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable) -> "ParameterList":
+        for v in values:
+            self.append(v)
+        return self
+
+    def __iadd__(self, values: Iterable) -> "ParameterList":
+        return self.extend(values)
+
+    def _key(self, idx: int) -> str:
+        n = len(self._parameters)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range for a ParameterList of {n} parameters")
+        return str(idx % n)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList(list(self._parameters.values())[idx])
+        return self._parameters[self._key(idx)]
+
+    def __setitem__(self, idx: int, value) -> None:
+        self.register_parameter(self._key(idx), _as_parameter(value))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({k}): {_describe(p)}" for k, p in self._parameters.items())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterList is a container; index it or iterate over it")
+
+
+class ParameterDict(Module):
+    """A dict of parameters registered under their keys (in insertion order); plain tensors are wrapped."""
+
+    def __init__(self, parameters: dict | Iterable | None = None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise KeyError(f"ParameterDict keys must be non-empty strings without '.', got {key!r}")
+        self.register_parameter(key, _as_parameter(value))
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parameters
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def get(self, key: str, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key: str) -> Parameter:
+        return self._parameters.pop(key)
+
+    def clear(self) -> None:
+        self._parameters.clear()
+
+    def update(self, parameters) -> None:
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for k, v in items:
+            self[k] = v
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({k}): {_describe(p)}" for k, p in self._parameters.items())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterDict is a container; index it by key")

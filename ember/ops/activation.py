@@ -185,3 +185,80 @@ class LogSoftmax(Function):
 
     def backward(self, g):
         return (g - np.exp(self.out) * np.sum(g, axis=self.dim, keepdims=True),)
+
+
+class Hardsigmoid(Function):
+    """relu6(x + 3)/6: a piecewise-linear σ (MobileNetV3);  derivative 1/6 on (−3, 3), else 0."""
+
+    def forward(self, x):
+        self.x = x
+        return np.clip(x + 3, 0, 6) / 6
+
+    def backward(self, g):
+        x = self.x
+        return (np.where((x > -3) & (x < 3), g / 6, 0).astype(g.dtype, copy=False),)
+
+
+class Hardswish(Function):
+    """x·relu6(x + 3)/6 (MobileNetV3);  derivative 0 up to −3, x/3 + ½ on (−3, 3), 1 from 3 on (PyTorch's
+    choice at the kinks)."""
+
+    def forward(self, x):
+        self.x = x
+        return x * np.clip(x + 3, 0, 6) / 6
+
+    def backward(self, g):
+        x = self.x
+        d = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1)).astype(g.dtype, copy=False)
+        return (g * d,)
+
+
+class Mish(Function):
+    """x·tanh(softplus(x)) (Misra 2019);  derivative t + x·σ(x)·(1 − t²) with t = tanh(softplus(x))."""
+
+    def forward(self, x):
+        self.x = x
+        self.t = np.tanh(np.logaddexp(0, x)).astype(x.dtype, copy=False)
+        return x * self.t
+
+    def backward(self, g):
+        x, t = self.x, self.t
+        return (g * (t + x * _sigmoid(x) * (1 - t * t)),)
+
+
+class LogSigmoid(Function):
+    """log σ(x) = min(x, 0) − log(1 + e^−|x|) (never log of an underflowed σ);  derivative σ(−x)."""
+
+    def forward(self, x):
+        self.x = x
+        return (np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return (g * _sigmoid(-self.x),)
+
+
+class Threshold(Function):
+    """x where x > threshold, else ``value``;  derivative 1 where x > threshold, else 0."""
+
+    def forward(self, x, threshold=0.0, value=0.0):
+        self.keep = x > threshold
+        return np.where(self.keep, x, x.dtype.type(value))
+
+    def backward(self, g):
+        return (g * self.keep,)
+
+
+class GLU(Function):
+    """Gated linear unit (Dauphin et al. 2017): x = [a, b] split in halves along ``dim``, out = a ⊙ σ(b);
+    da = g·σ(b),  db = g·a·σ(b)(1 − σ(b))."""
+
+    def forward(self, x, dim=-1):
+        n = x.shape[dim]
+        a, b = np.split(x, [n // 2], axis=dim)
+        self.a, self.s, self.dim = a, _sigmoid(b), dim
+        return a * self.s
+
+    def backward(self, g):
+        ga = g * self.s
+        gb = ga * self.a * (1 - self.s)
+        return (np.concatenate([ga, gb], axis=self.dim),)

@@ -92,3 +92,64 @@ class Conv2d(Function):
         gw = np.concatenate([p[1] for p in parts], axis=0) if nw else None
         gb = np.concatenate([p[2] for p in parts], axis=0) if nb else None
         return gx, gw, gb
+
+
+class ConvTranspose2d(Function):
+    """The adjoint of Conv2d (see ember/backend/conv_transpose.py): weight (C_in, C_out/groups, kH, kW),
+    out = conv2d's input gradient of x, dx = conv2d(g), dW = conv2d's weight gradient, db = Σ_{n,h,w} g."""
+
+    def forward(self, x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+        from ember.backend import conv_transpose as T
+
+        if x.ndim != 4:
+            raise RuntimeError(f"conv_transpose2d expects a 4-D input (N, C, H, W), got shape {x.shape}")
+        if w.ndim != 4:
+            raise RuntimeError(f"conv_transpose2d expects a 4-D weight (C_in, C_out/groups, kH, kW), got shape "
+                               f"{w.shape}")
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+            raise RuntimeError(f"conv_transpose2d: groups must be a positive integer, got {groups!r}")
+        c = x.shape[1]
+        if w.shape[0] != c or c % groups:
+            raise RuntimeError(f"conv_transpose2d: input of shape {x.shape} has {c} channels but weight of shape "
+                               f"{w.shape} expects {w.shape[0]} (divisible by groups={groups})")
+        cout = w.shape[1] * groups
+        if b is not None and b.shape != (cout,):
+            raise RuntimeError(f"conv_transpose2d: bias of shape {b.shape} does not match weight of shape "
+                               f"{w.shape} with groups={groups}: expected ({cout},)")
+        geo = [pair(v, name) for v, name in ((stride, "stride"), (padding, "padding"),
+                                             (output_padding, "output_padding"), (dilation, "dilation"))]
+        (sh, sw), (ph, pw), (oph, opw), (dh, dw) = geo
+        if min(sh, sw, dh, dw) < 1 or min(ph, pw, oph, opw) < 0:
+            raise RuntimeError(f"conv_transpose2d: stride {sh, sw} and dilation {dh, dw} must be positive, padding "
+                               f"{ph, pw} and output_padding {oph, opw} non-negative")
+        if oph >= max(sh, dh) or opw >= max(sw, dw):
+            raise RuntimeError(f"conv_transpose2d: output_padding {oph, opw} must be smaller than either stride "
+                               f"{sh, sw} or dilation {dh, dw}")
+        kh, kw = w.shape[2:]
+        ho, wo = (T.out_size(x.shape[2], kh, sh, ph, dh, oph), T.out_size(x.shape[3], kw, sw, pw, dw, opw))
+        if ho <= 0 or wo <= 0:
+            raise RuntimeError(f"conv_transpose2d: input of shape {x.shape} with weight of shape {w.shape} and "
+                               f"padding {ph, pw} gives an empty output ({ho}x{wo})")
+        self.geo = ((sh, sw), (ph, pw), (dh, dw))
+        cg = c // groups
+        parts = [T.forward(x[:, k * cg:(k + 1) * cg], w[k * cg:(k + 1) * cg], (sh, sw), (ph, pw), (oph, opw),
+                           (dh, dw)) for k in range(groups)]
+        out = parts[0] if groups == 1 else np.concatenate(parts, axis=1)
+        if b is not None:
+            out = out + b.reshape(1, -1, 1, 1)
+        self.x, self.w, self.groups, self.has_bias = x, w, groups, b is not None
+        return out
+
+    def backward(self, grad):
+        from ember.backend import conv_transpose as T
+
+        nx, nw = self.needs_input_grad[:2]
+        nb = self.has_bias and self.needs_input_grad[2]
+        x, w, groups = self.x, self.w, self.groups
+        cg, og = x.shape[1] // groups, w.shape[1]
+        parts = [T.backward(grad[:, k * og:(k + 1) * og], x[:, k * cg:(k + 1) * cg], w[k * cg:(k + 1) * cg],
+                            *self.geo, nx, nw) for k in range(groups)]
+        gx = (parts[0][0] if groups == 1 else np.concatenate([p[0] for p in parts], axis=1)) if nx else None
+        gw = (parts[0][1] if groups == 1 else np.concatenate([p[1] for p in parts], axis=0)) if nw else None
+        gb = grad.sum(axis=(0, 2, 3)) if nb else None
+        return gx, gw, gb

@@ -103,3 +103,84 @@ class LocalResponseNorm(Function):
         # j ranges over c − after .. c + before: the transposed window
         back = _window_sum(t, after, before)
         return (g * p - (2 * alpha * beta / size) * x * back,)
+
+
+# --------------------------------------------------------------------------- per-sample normalisation
+# Layer, group and instance norm standardise each row of a 2-D (or 3-D) view of the input instead of each
+# channel over the batch. With x̂ = (x − μ)/√(σ² + ε) over a row of K values and ĝ = γ·g:
+#     dx = (1/√(σ² + ε)) · (ĝ − mean(ĝ) − x̂ · mean(ĝ·x̂))   (row means),   dγ = Σ g·x̂,   dβ = Σ g
+
+
+def standardize(x2: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """x̂ and 1/√(σ² + ε) of every row (last axis) of ``x2``: two passes (the mean, accumulated in float64,
+    then the centred squares), which stays accurate in float32 when the mean is large compared with the
+    spread (a float32 sum of 10⁴-sized values would lose the mean's last digits, and σ² with them)."""
+    mu = x2.mean(axis=-1, keepdims=True, dtype=np.float64)
+    mu_hi = mu.astype(x2.dtype)
+    centred = x2 - mu_hi  # exact for values near the mean; the mean's rounding error comes off next
+    centred -= (mu - mu_hi).astype(x2.dtype)
+    var = np.mean(centred * centred, axis=-1, keepdims=True)
+    invstd = (1.0 / np.sqrt(var + x2.dtype.type(eps))).astype(x2.dtype, copy=False)
+    centred *= invstd
+    return centred, invstd
+
+
+def standardize_backward(gh2: np.ndarray, xhat2: np.ndarray, invstd: np.ndarray) -> np.ndarray:
+    """dx of the rows of :func:`standardize` given ĝ (the gradient at x̂), in one fused expression."""
+    a = gh2.mean(axis=-1, keepdims=True)
+    b = np.mean(gh2 * xhat2, axis=-1, keepdims=True)
+    return invstd * (gh2 - a - xhat2 * b)
+
+
+class LayerNorm(Function):
+    """y = γ ⊙ (x − μ)/√(σ² + ε) + β with μ, σ² (biased) over the last ``ndim`` axes of each sample;
+    γ and β (None when absent) have the shape of those axes. Backward: see the formulas above."""
+
+    def forward(self, x, weight, bias, ndim=1, eps=1e-5):
+        k = int(np.prod(x.shape[x.ndim - ndim:]))
+        xhat2, invstd = standardize(x.reshape(-1, k), eps)
+        self.xhat, self.invstd, self.weight, self.ndim = xhat2.reshape(x.shape), invstd, weight, ndim
+        out = self.xhat if weight is None else self.xhat * weight
+        if bias is not None:
+            out = out + bias
+        return out if out is not self.xhat else out.copy()
+
+    def backward(self, g):
+        nx, nw, nb = self.needs_input_grad[:3]
+        lead = tuple(range(g.ndim - self.ndim))
+        gw = (g * self.xhat).sum(axis=lead) if nw else None
+        gb = g.sum(axis=lead) if nb else None
+        gx = None
+        if nx:
+            gh = g if self.weight is None else g * self.weight
+            k = self.invstd.shape[0]
+            gx = standardize_backward(gh.reshape(k, -1), self.xhat.reshape(k, -1), self.invstd).reshape(g.shape)
+        return gx, gw, gb
+
+
+class GroupNorm(Function):
+    """y = γ_c · (x − μ_g)/√(σ_g² + ε) + β_c: statistics over each group of C/G channels (and all spatial
+    positions) of each sample, affine per channel (γ, β of shape (C,) or None). G = C is instance norm."""
+
+    def forward(self, x, weight, bias, num_groups=1, eps=1e-5):
+        n = x.shape[0]
+        xhat2, invstd = standardize(x.reshape(n, num_groups, -1), eps)
+        self.xhat, self.invstd, self.weight, self.groups = xhat2.reshape(x.shape), invstd, weight, num_groups
+        cs = channel_shape(x)
+        out = self.xhat if weight is None else self.xhat * weight.reshape(cs)
+        if bias is not None:
+            out = out + bias.reshape(cs)
+        return out if out is not self.xhat else out.copy()
+
+    def backward(self, g):
+        nx, nw, nb = self.needs_input_grad[:3]
+        axes, cs = reduce_axes(g), channel_shape(g)
+        gw = (g * self.xhat).sum(axis=axes) if nw else None
+        gb = g.sum(axis=axes) if nb else None
+        gx = None
+        if nx:
+            gh = g if self.weight is None else g * self.weight.reshape(cs)
+            n, k = g.shape[0], self.groups
+            gx = standardize_backward(gh.reshape(n, k, -1), self.xhat.reshape(n, k, -1), self.invstd)
+            gx = gx.reshape(g.shape)
+        return gx, gw, gb

@@ -275,3 +275,46 @@ class FractionalMaxPool2d(Function):
         planes = np.arange(n)[:, None, None], np.arange(c)[None, :, None]
         np.add.at(gx, planes + (self.index.reshape(n, c, -1),), g.reshape(n, c, -1))
         return (gx.reshape(self.x_shape),)
+
+
+def adaptive_size(x: np.ndarray, output_size, name: str) -> tuple[int, int]:
+    """``output_size`` (an int or a pair, ``None`` keeping that input size) as a checked pair of ints."""
+    if x.ndim != 4:
+        raise RuntimeError(f"{name} expects a 4-D input (N, C, H, W), got shape {x.shape}")
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != 2:
+            raise ValueError(f"{name}: output_size must be an int or a pair, got {output_size!r}")
+        oh, ow = output_size
+    else:
+        oh = ow = output_size
+    oh, ow = x.shape[2] if oh is None else int(oh), x.shape[3] if ow is None else int(ow)
+    if oh < 1 or ow < 1:
+        raise RuntimeError(f"{name}: output_size must be positive, got {output_size!r}")
+    return oh, ow
+
+
+class AdaptiveMaxPool2d(Function):
+    """Max over the adaptive bins of :func:`adaptive_bins` (they may overlap); the gradient goes to the first
+    maximum of each bin in row-major order, as in PyTorch. One vectorised reduction per output cell."""
+
+    def forward(self, x, output_size):
+        oh, ow = adaptive_size(x, output_size, "adaptive_max_pool2d")
+        n, c, h, w = x.shape
+        out = np.empty((n, c, oh, ow), dtype=x.dtype)
+        index = np.empty((n, c, oh, ow), dtype=np.int64)  # flat h·W + w of each maximum
+        for i, (h0, h1) in enumerate(adaptive_bins(h, oh)):
+            for j, (w0, w1) in enumerate(adaptive_bins(w, ow)):
+                win = x[:, :, h0:h1, w0:w1].reshape(n, c, -1)
+                arg = win.argmax(axis=2)
+                out[:, :, i, j] = np.take_along_axis(win, arg[..., None], axis=2)[..., 0]
+                bw = w1 - w0
+                index[:, :, i, j] = (h0 + arg // bw) * w + w0 + arg % bw
+        self.x_shape, self.index = x.shape, index
+        return out
+
+    def backward(self, g):
+        n, c, h, w = self.x_shape
+        gx = np.zeros((n, c, h * w), dtype=g.dtype)
+        planes = np.arange(n)[:, None, None], np.arange(c)[None, :, None]
+        np.add.at(gx, planes + (self.index.reshape(n, c, -1),), g.reshape(n, c, -1))
+        return (gx.reshape(self.x_shape),)

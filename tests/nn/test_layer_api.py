@@ -51,8 +51,10 @@ import ember.nn.functional as F
     (lambda: nn.MultiMarginLoss(p=3), "only p == 1 and p == 2"),
     (lambda: nn.SmoothL1Loss(beta=-1), "beta must be non-negative"),
     (lambda: nn.HuberLoss(delta=0), "delta must be positive"),
-    (lambda: nn.Upsample(scale_factor=1.5), "only integer nearest-neighbour"),
-    (lambda: nn.Upsample(scale_factor=2, mode="bilinear"), "mode 'bilinear' is not supported"),
+    (lambda: nn.Upsample(scale_factor=-1.5), "scale_factor must be a positive number"),
+    (lambda: nn.Upsample(scale_factor=2, mode="bicubic"), r"mode 'bicubic' is not supported; valid modes: \["),
+    (lambda: nn.Upsample(scale_factor=2, align_corners=True), "align_corners can only be set"),
+    (lambda: nn.Upsample(), "exactly one of size or scale_factor"),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_constructors_validate_up_front(make, message):
     with pytest.raises((ValueError, TypeError), match=message):

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from ember.ops import activation as A
-from ember.ops.api import log_softmax, sigmoid, softmax, tanh
+from ember.ops.api import _dim, log_softmax, neg, sigmoid, softmax, tanh
 from ember.tensor import Tensor
 
 __all__ = ["relu", "relu_", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "swish", "sigmoid", "tanh",
-           "softplus", "softmax", "log_softmax", "hardtanh", "relu6"]
+           "softplus", "softmax", "log_softmax", "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "logsigmoid",
+           "softmin", "glu", "threshold"]
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -67,3 +68,46 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
 def relu6(x: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6)."""
     return x.clamp(0.0, 6.0)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3)/6. ``inplace`` is accepted for PyTorch code; the result is always a new tensor."""
+    return A.Hardsigmoid.apply(input)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x·relu6(x + 3)/6 (MobileNetV3's cheap swish)."""
+    return A.Hardswish.apply(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x·tanh(softplus(x))."""
+    return A.Mish.apply(input)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log σ(x), computed without forming σ (stable for very negative x)."""
+    return A.LogSigmoid.apply(input)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmax(−x) along ``dim`` (PyTorch's legacy rule picks dim when it is None)."""
+    if dim is None:
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return softmax(neg(input), dim, dtype)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a ⊙ σ(b) with [a, b] the two halves of ``input`` along ``dim``."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = _dim(dim, input.ndim)
+    if input.shape[d] % 2:
+        raise RuntimeError(f"glu: halving dimension must be even, but dimension {dim} of the input of shape "
+                           f"{input.shape} has size {input.shape[d]}")
+    return A.GLU.apply(input, dim=d)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else ``value``."""
+    return A.Threshold.apply(input, threshold=float(threshold), value=float(value))

@@ -5,10 +5,11 @@ import numpy as np
 
 from ember.ops import conv as C
 from ember.ops import pool as P
-from ember.ops.api import pad
+from ember.ops.api import pad as _pad
 from ember.tensor import Tensor
 
-__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "fractional_max_pool2d", "pad"]
+__all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+           "adaptive_max_pool2d", "fractional_max_pool2d"]
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
@@ -32,7 +33,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
             dh, dw = C.pair(dilation, "dilation")
             th, tw = dh * (kh - 1), dw * (kw - 1)  # total padding per axis
             if th % 2 or tw % 2:  # asymmetric: the extra row/column goes after
-                input = pad(input, (tw // 2, tw - tw // 2, th // 2, th - th // 2))
+                input = _pad(input, (tw // 2, tw - tw // 2, th // 2, th - th // 2))
                 padding = 0
             else:
                 padding = (th // 2, tw // 2)
@@ -63,6 +64,14 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Average over bins [⌊i·H/oh⌋, ⌈(i+1)·H/oh⌉) × [⌊j·W/ow⌋, ⌈(j+1)·W/ow⌉), whatever H and W;
     ``None`` in ``output_size`` keeps that dimension."""
     return P.AdaptiveAvgPool2d.apply(input, output_size=output_size)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False) -> Tensor:
+    """Max over bins [⌊i·H/oh⌋, ⌈(i+1)·H/oh⌉) × [⌊j·W/ow⌋, ⌈(j+1)·W/ow⌉), whatever H and W; ``None`` in
+    ``output_size`` keeps that dimension. ``return_indices=True`` is not supported."""
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported by ember")
+    return P.AdaptiveMaxPool2d.apply(input, output_size=output_size)
 
 
 def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None, return_indices=False,
@@ -96,3 +105,13 @@ def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_r
     if return_indices:
         return out, Tensor._wrap(index)
     return out
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The transpose (adjoint) of conv2d, the learned upsampling of decoders and GANs: each input pixel
+    scatters W[c] scaled by its value onto an s×s-strided output grid. Weight (C_in, C_out/groups, kH, kW);
+    output size (H − 1)·s − 2p + d·(kH − 1) + output_padding + 1. Arguments in PyTorch's order (groups
+    before dilation)."""
+    return C.ConvTranspose2d.apply(input, weight, bias, stride=stride, padding=padding,
+                                   output_padding=output_padding, groups=groups, dilation=dilation)

@@ -18,7 +18,8 @@ from ember.ops.activation import Softplus
 from ember.tensor import Function, Tensor
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
-           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "multi_margin_loss", "hinge_loss"]
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "multi_margin_loss", "hinge_loss",
+           "triplet_margin_loss", "cosine_embedding_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -439,3 +440,52 @@ def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, we
 def hinge_loss(input: Tensor, target, margin: float = 1.0, reduction: str = "mean") -> Tensor:
     """The multi-class SVM loss with margin 1 (``multi_margin_loss`` with p = 1)."""
     return multi_margin_loss(input, target, p=1, margin=margin, reduction=reduction)
+
+
+# ----------------------------------------------------------------------------- embeddings (metric learning)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2.0,
+                        eps: float = 1e-6, swap: bool = False, reduction: str = "mean") -> Tensor:
+    """max(d(a, p) − d(a, n) + margin, 0) with d the pairwise p-distance (Schroff et al. 2015, FaceNet):
+    pull the positive closer to the anchor than the negative by at least ``margin``. ``swap`` uses
+    min(d(a, n), d(p, n)), the harder of the two negatives' distances (Balntas et al. 2016)."""
+    from ember.nn.functional.distance import pairwise_distance
+
+    _check_reduction(reduction, "triplet_margin_loss")
+    shapes = [tuple(t.shape) for t in (anchor, positive, negative)]
+    if len({len(s) for s in shapes}) != 1 or len(shapes[0]) not in (1, 2):
+        raise RuntimeError(f"triplet_margin_loss: anchor, positive and negative must all be 1-D (D,) or 2-D "
+                           f"(N, D) tensors, got shapes {shapes[0]}, {shapes[1]} and {shapes[2]}")
+    if margin < 0:
+        raise ValueError(f"triplet_margin_loss: margin must be non-negative, got {margin}")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_swap = pairwise_distance(positive, negative, p, eps)
+        d_neg = E.where(d_swap.array < d_neg.array, d_swap, d_neg)
+    return _reduce(E.clamp(margin + d_pos - d_neg, min=0.0), reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target, margin: float = 0.0,
+                          reduction: str = "mean") -> Tensor:
+    """1 − cos(x1, x2) where target = 1 (similar pairs), max(0, cos(x1, x2) − margin) where target = −1,
+    with PyTorch's cos = Σ x1·x2 / √((Σ x1² + 1e-12)(Σ x2² + 1e-12)) along the feature axis."""
+    _check_reduction(reduction, "cosine_embedding_loss")
+    if input1.shape != input2.shape or input1.ndim not in (1, 2):
+        raise RuntimeError(f"cosine_embedding_loss: input1 and input2 must have the same 1-D (D,) or 2-D (N, D) "
+                           f"shape, got {tuple(input1.shape)} and {tuple(input2.shape)}")
+    y = _arr(target)
+    want = input1.shape[:1] if input1.ndim == 2 else ()
+    if tuple(y.shape) != tuple(want):
+        raise RuntimeError(f"cosine_embedding_loss: target of shape {tuple(y.shape)} does not match inputs of shape "
+                           f"{tuple(input1.shape)} (expected {tuple(want)})")
+    dim = input1.ndim - 1
+    eps = 1e-12
+    dot = (input1 * input2).sum(dim=dim)
+    m1 = (input1 * input1).sum(dim=dim) + eps
+    m2 = (input2 * input2).sum(dim=dim) + eps
+    cos = dot / E.sqrt(m1 * m2)
+    zero = Tensor._wrap(np.zeros(cos.shape, cos.dtype))
+    loss = E.where(y == 1, 1 - cos, zero) + E.where(y == -1, E.clamp(cos - margin, min=0.0), zero)
+    return _reduce(loss, reduction)

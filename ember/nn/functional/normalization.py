@@ -1,4 +1,4 @@
-"""Batch norm and local response norm as functions (NOTES §6)."""
+"""Normalisation as functions (NOTES §6): batch, layer, group and instance norm, local response norm."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import numpy as np
 from ember.ops import normalization as N
 from ember.tensor import Tensor
 
-__all__ = ["batch_norm", "local_response_norm"]
+__all__ = ["batch_norm", "local_response_norm", "layer_norm", "group_norm", "instance_norm"]
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
@@ -52,3 +52,71 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     if input.ndim < 3:
         raise ValueError(f"local_response_norm expects a 3-D or higher input (N, C, ...), got shape {input.shape}")
     return N.LocalResponseNorm.apply(input, size=int(size), alpha=alpha, beta=beta, k=k)
+
+
+def _affine_shape(t: Tensor | None, name: str, want: tuple, fn: str, input: Tensor) -> None:
+    if t is not None and tuple(t.shape) != want:
+        raise RuntimeError(f"{fn}: {name} of shape {tuple(t.shape)} does not match the expected shape {want} "
+                           f"for input of shape {tuple(input.shape)}")
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Standardise each sample over its last len(normalized_shape) axes (biased variance), then γ ⊙ · + β
+    elementwise. Unlike batch norm it needs no batch statistics, so train and eval are the same."""
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else \
+        tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
+        raise RuntimeError(f"layer_norm: input of shape {tuple(input.shape)} does not end with normalized_shape "
+                           f"{shape}")
+    _affine_shape(weight, "weight", shape, "layer_norm", input)
+    _affine_shape(bias, "bias", shape, "layer_norm", input)
+    return N.LayerNorm.apply(input, weight, bias, ndim=k, eps=eps)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Standardise each group of C/G channels of each sample (over those channels and all positions), then
+    scale and shift per channel. Independent of the batch size (Wu & He 2018)."""
+    if input.ndim < 2:
+        raise RuntimeError(f"group_norm expects an input (N, C, ...) with a channel axis, got shape "
+                           f"{tuple(input.shape)}")
+    c = input.shape[1]
+    if not isinstance(num_groups, (int, np.integer)) or num_groups < 1 or c % num_groups:
+        raise RuntimeError(f"group_norm: num_groups={num_groups!r} must be a positive divisor of the "
+                           f"{c} channels of the input of shape {tuple(input.shape)}")
+    _affine_shape(weight, "weight", (c,), "group_norm", input)
+    _affine_shape(bias, "bias", (c,), "group_norm", input)
+    return N.GroupNorm.apply(input, weight, bias, num_groups=int(num_groups), eps=eps)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Standardise each channel of each sample over its spatial positions (group norm with one channel per
+    group). With running estimates and ``use_input_stats`` they are updated, as PyTorch does, with the
+    batch average of the per-instance means and unbiased variances; ``use_input_stats=False`` normalises
+    with the running estimates instead (batch norm's evaluation mode)."""
+    if input.ndim < 3:
+        raise RuntimeError(f"instance_norm expects an input (N, C, *spatial) with spatial axes, got shape "
+                           f"{tuple(input.shape)}")
+    c = input.shape[1]
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    _affine_shape(weight, "weight", (c,), "instance_norm", input)
+    _affine_shape(bias, "bias", (c,), "instance_norm", input)
+    if running_mean is not None or running_var is not None:
+        x = input.array
+        rows = x.reshape(x.shape[0], c, -1)
+        m = rows.shape[-1]
+        if m <= 1:
+            raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input of "
+                             f"shape {tuple(input.shape)}")
+        if running_mean is not None:
+            running_mean.array *= 1 - momentum
+            running_mean.array += (momentum * rows.mean(axis=(0, 2))).astype(running_mean.dtype)
+        if running_var is not None:
+            running_var.array *= 1 - momentum
+            running_var.array += (momentum * rows.var(axis=2, ddof=1).mean(axis=0)).astype(running_var.dtype)
+    return N.GroupNorm.apply(input, weight, bias, num_groups=c, eps=eps)

@@ -1,14 +1,19 @@
 """Layers, one module per family (the folder is the table of contents)."""
 from ember.nn.layers.activation import *  # noqa: F401,F403
 from ember.nn.layers.conv import *  # noqa: F401,F403
+from ember.nn.layers.distance import *  # noqa: F401,F403
 from ember.nn.layers.dropout import *  # noqa: F401,F403
 from ember.nn.layers.flatten import *  # noqa: F401,F403
 from ember.nn.layers.linear import *  # noqa: F401,F403
 from ember.nn.layers.loss import *  # noqa: F401,F403
 from ember.nn.layers.normalization import *  # noqa: F401,F403
+from ember.nn.layers.padding import *  # noqa: F401,F403
 from ember.nn.layers.pooling import *  # noqa: F401,F403
+from ember.nn.layers.sparse import *  # noqa: F401,F403
 from ember.nn.layers.upsampling import *  # noqa: F401,F403
-from ember.nn.layers import activation, conv, dropout, flatten, linear, loss, normalization, pooling, upsampling
+from ember.nn.layers import (activation, conv, distance, dropout, flatten, linear, loss, normalization, padding, pooling,
+                             sparse, upsampling)
 
-__all__ = (activation.__all__ + conv.__all__ + dropout.__all__ + flatten.__all__ + linear.__all__ + loss.__all__
-           + normalization.__all__ + pooling.__all__ + upsampling.__all__)
+__all__ = (activation.__all__ + conv.__all__ + distance.__all__ + dropout.__all__ + flatten.__all__ + linear.__all__ + loss.__all__
+           + normalization.__all__ + padding.__all__ + pooling.__all__ + sparse.__all__
+           + upsampling.__all__)

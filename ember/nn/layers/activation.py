@@ -11,7 +11,8 @@ from ember.nn.module import Module, Parameter
 from ember.tensor import Tensor
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU", "Swish", "Sigmoid", "Tanh",
-           "Softmax", "LogSoftmax", "Softplus", "Hardtanh"]
+           "Softmax", "LogSoftmax", "Softplus", "Hardtanh", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "Softmin",
+           "GLU", "Threshold"]
 
 
 class _Inplace(Module):
@@ -198,3 +199,77 @@ class Hardtanh(Module):
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class Hardsigmoid(_Inplace):
+    """relu6(x + 3)/6: a cheap piecewise-linear sigmoid (MobileNetV3's squeeze-excite gate)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardsigmoid(input)
+
+    def extra_repr(self) -> str:
+        return ""  # PyTorch prints no inplace flag for this one
+
+
+class Hardswish(_Inplace):
+    """x·relu6(x + 3)/6: a cheap swish (MobileNetV3)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardswish(input)
+
+    def extra_repr(self) -> str:
+        return ""  # PyTorch prints no inplace flag for this one
+
+
+class Mish(_Inplace):
+    """x·tanh(softplus(x)): smooth, non-monotonic, unbounded above (YOLOv4)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.mish(input)
+
+
+class LogSigmoid(Module):
+    """log σ(x), stable for very negative x."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.logsigmoid(input)
+
+
+class Softmin(Softmax):
+    """softmax(−x) along ``dim``: small scores get the large probabilities."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmin(input, self.dim)
+
+
+class GLU(Module):
+    """Gated linear unit: the input's halves [a, b] along ``dim`` give a ⊙ σ(b) (half the size)."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise ValueError(f"GLU: dim must be an int, got {dim!r}")
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Threshold(Module):
+    """x where x > ``threshold``, else ``value``."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False):
+        super().__init__()
+        for name, v in (("threshold", threshold), ("value", value)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError(f"Threshold: {name} must be a number, got {v!r}")
+        self.threshold, self.value, self.inplace = threshold, value, bool(inplace)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")

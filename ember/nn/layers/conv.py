@@ -1,17 +1,18 @@
-"""2-D convolution layer (NCHW; NOTES §8): local receptive fields with shared weights."""
+"""2-D convolution layers (NCHW; NOTES §8): local receptive fields with shared weights, and the transposed
+convolution that upsamples with them."""
 from __future__ import annotations
 
 import numpy as np
 
 from ember import dtypes as _dt
 from ember.nn import init as _init
-from ember.nn.functional.conv import conv2d
+from ember.nn.functional.conv import conv2d, conv_transpose2d
 from ember.nn.layers._util import int_or_pair, positive_int
 from ember.nn.module import Module, Parameter
 from ember.ops.conv import pair
 from ember.tensor import Tensor
 
-__all__ = ["Conv2d"]
+__all__ = ["Conv2d", "ConvTranspose2d"]
 
 
 class Conv2d(Module):
@@ -85,6 +86,97 @@ class Conv2d(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1, 1):
             s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class ConvTranspose2d(Module):
+    """The transpose of a Conv2d (the gradient of a conv w.r.t. its input, used as a layer): learned
+    upsampling for decoders, U-Nets and GAN generators. Weight (C_in, C_out/groups, kH, kW), as PyTorch's;
+    output size (H − 1)·s − 2p + d·(k − 1) + output_padding + 1, or the ``output_size`` given to forward.
+    Initialisation as PyTorch's (fan_in = C_out/groups·kH·kW, from the weight's shape), through the
+    defaults of :mod:`ember.nn.init`."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None, init=None):
+        super().__init__()
+        name = "ConvTranspose2d"
+        self.in_channels = positive_int(in_channels, "in_channels", name)
+        self.out_channels = positive_int(out_channels, "out_channels", name)
+        self.groups = positive_int(groups, "groups", name)
+        if in_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
+        if out_channels % groups:
+            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+        self.kernel_size = pair(int_or_pair(kernel_size, "kernel_size", name))
+        self.stride = pair(int_or_pair(stride, "stride", name))
+        self.padding = pair(int_or_pair(padding, "padding", name, allow_zero=True))
+        self.dilation = pair(int_or_pair(dilation, "dilation", name))
+        self.output_padding = pair(int_or_pair(output_padding, "output_padding", name, allow_zero=True))
+        if any(op >= max(s, d) for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError(f"{name}: output_padding {self.output_padding} must be smaller than either stride "
+                             f"{self.stride} or dilation {self.dilation}")
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode 'zeros' is supported (as in PyTorch), got {padding_mode!r}")
+        self.padding_mode = padding_mode
+        if init is not None:
+            _init._resolve_weight(init)
+        self.init = init
+        d = _dt.resolve(dtype)
+        self.weight = Parameter(np.empty((in_channels, out_channels // groups) + self.kernel_size, d))
+        if bias:
+            self.bias = Parameter(np.empty((out_channels,), d))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init.default_weight_init_(self.weight, self.init)
+        if self.bias is not None:
+            fan_in, _ = _init._calculate_fan_in_and_fan_out(self.weight)
+            _init.default_bias_init_(self.bias, fan_in)
+
+    def _output_padding(self, input: Tensor, output_size) -> tuple:
+        """The output_padding that gives ``output_size`` (PyTorch's forward(input, output_size))."""
+        if output_size is None:
+            return self.output_padding
+        size = tuple(output_size)[-2:]
+        if len(size) != 2:
+            raise ValueError(f"ConvTranspose2d: output_size must give the 2 spatial sizes, got {output_size!r}")
+        pads = []
+        for i in range(2):
+            smallest = ((input.shape[-2 + i] - 1) * self.stride[i] - 2 * self.padding[i]
+                        + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
+            extra = int(size[i]) - smallest
+            if not 0 <= extra < max(self.stride[i], self.dilation[i]):
+                raise ValueError(f"ConvTranspose2d: requested output_size {tuple(size)} is not reachable from an "
+                                 f"input of shape {input.shape}: dimension {i} must be between {smallest} and "
+                                 f"{smallest + max(self.stride[i], self.dilation[i]) - 1}")
+            pads.append(extra)
+        return tuple(pads)
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        if input.ndim == 3:  # unbatched (C, H, W)
+            return self.forward(input.unsqueeze(0), output_size).squeeze(0)
+        if input.ndim != 4:
+            raise ValueError(f"ConvTranspose2d expects a (N, C, H, W) or (C, H, W) input, got shape {input.shape}")
+        if input.shape[1] != self.in_channels:
+            raise ValueError(f"ConvTranspose2d: input of shape {input.shape} has {input.shape[1]} channels, "
+                             f"expected in_channels={self.in_channels}")
+        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups, self.dilation)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0, 0):
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:

@@ -9,7 +9,8 @@ from ember.nn.module import Module
 from ember.tensor import Tensor
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
-           "BCEWithLogitsLoss", "KLDivLoss", "MultiMarginLoss", "HingeLoss"]
+           "BCEWithLogitsLoss", "KLDivLoss", "MultiMarginLoss", "HingeLoss", "TripletMarginLoss",
+           "CosineEmbeddingLoss"]
 
 
 class _Loss(Module):
@@ -169,3 +170,33 @@ class HingeLoss(MultiMarginLoss):
 
     def __init__(self, margin: float = 1.0, weight=None, reduction: str = "mean"):
         super().__init__(1, margin, weight, reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """max(d(a, p) − d(a, n) + margin, 0) on (anchor, positive, negative) embeddings, d the p-distance."""
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                 reduction: str = "mean"):
+        super().__init__(reduction)
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or margin < 0:
+            raise ValueError(f"TripletMarginLoss: margin must be a non-negative number, got {margin!r}")
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not p > 0:
+            raise ValueError(f"TripletMarginLoss: p must be a positive number, got {p!r}")
+        self.margin, self.p, self.eps, self.swap = float(margin), float(p), float(eps), bool(swap)
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return L.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps, self.swap,
+                                     self.reduction)
+
+
+class CosineEmbeddingLoss(_Loss):
+    """1 − cos(x1, x2) for pairs labelled 1, max(0, cos(x1, x2) − margin) for pairs labelled −1."""
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not -1.0 <= margin <= 1.0:
+            raise ValueError(f"CosineEmbeddingLoss: margin must be a number in [-1, 1], got {margin!r}")
+        self.margin = float(margin)
+
+    def forward(self, input1: Tensor, input2: Tensor, target) -> Tensor:
+        return L.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)

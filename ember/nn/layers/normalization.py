@@ -1,16 +1,18 @@
-"""Normalisation layers (NOTES §6): batch norm and AlexNet's local response normalisation."""
+"""Normalisation layers (NOTES §6): batch norm, the per-sample norms (layer, group, instance) and AlexNet's
+local response normalisation."""
 from __future__ import annotations
 
 import numpy as np
 
 from ember import dtypes as _dt
 from ember.nn import init as _init
-from ember.nn.functional.normalization import batch_norm, local_response_norm
+from ember.nn.functional.normalization import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm
 from ember.nn.layers._util import positive_float, positive_int
 from ember.nn.module import Module, Parameter
 from ember.tensor import Tensor
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LocalResponseNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LocalResponseNorm", "LayerNorm", "GroupNorm", "InstanceNorm1d",
+           "InstanceNorm2d"]
 
 
 class _BatchNorm(Module):
@@ -132,3 +134,135 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+def _affine_params(module: Module, shape: tuple, affine: bool, bias: bool, dtype) -> None:
+    """γ = 1 and β = 0 of ``shape`` (PyTorch's names 'weight' and 'bias'), or None where absent."""
+    d = _dt.resolve(dtype)
+    module.register_parameter("weight", Parameter(np.ones(shape, d)) if affine else None)
+    module.register_parameter("bias", Parameter(np.zeros(shape, d)) if affine and bias else None)
+
+
+class LayerNorm(Module):
+    """Standardise each sample over its trailing ``normalized_shape`` axes, then γ ⊙ x̂ + β elementwise
+    (Ba et al. 2016). It uses no batch statistics, so it behaves the same in train and eval and for any
+    batch size: the norm of transformers and RNNs."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 dtype=None):
+        super().__init__()
+        items = normalized_shape if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+        self.normalized_shape = tuple(positive_int(v, "normalized_shape", "LayerNorm") for v in items)
+        if not self.normalized_shape:
+            raise ValueError("LayerNorm: normalized_shape must name at least one dimension, got ()")
+        self.eps = positive_float(eps, "eps", "LayerNorm")
+        self.elementwise_affine = bool(elementwise_affine)
+        _affine_params(self, self.normalized_shape, self.elementwise_affine, bias, dtype)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            _init.ones_(self.weight)
+        if self.bias is not None:
+            _init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Standardise each group of ``num_channels/num_groups`` channels of each sample, then scale and shift
+    per channel (Wu & He 2018): batch norm's benefits without its dependence on the batch size."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, dtype=None, *,
+                 bias: bool = True):
+        super().__init__()
+        self.num_groups = positive_int(num_groups, "num_groups", "GroupNorm")
+        self.num_channels = positive_int(num_channels, "num_channels", "GroupNorm")
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        self.eps = positive_float(eps, "eps", "GroupNorm")
+        self.affine = bool(affine)
+        _affine_params(self, (self.num_channels,), self.affine, bias, dtype)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            _init.ones_(self.weight)
+        if self.bias is not None:
+            _init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm({self.num_groups}, {self.num_channels}): input of shape {input.shape} "
+                             f"must have {self.num_channels} channels on axis 1")
+        return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, " \
+               f"bias={self.bias is not None}"
+
+
+class _InstanceNorm(Module):
+    """Standardise each channel of each sample over its spatial positions (Ulyanov et al. 2016, style
+    transfer). PyTorch's defaults: no affine parameters and no running estimates, so train and eval agree;
+    with ``track_running_stats=True`` evaluation uses running averages as batch norm does."""
+
+    _dims: tuple = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, dtype=None, *, bias: bool = True):
+        super().__init__()
+        name = type(self).__name__
+        self.num_features = positive_int(num_features, "num_features", name)
+        self.eps = positive_float(eps, "eps", name)
+        if momentum is not None and not (isinstance(momentum, (int, float)) and not isinstance(momentum, bool)
+                                         and 0.0 <= momentum <= 1.0):
+            raise ValueError(f"{name}: momentum must be a number in [0, 1] or None, got {momentum!r}")
+        self.momentum = momentum
+        self.affine = bool(affine)
+        self.track_running_stats = bool(track_running_stats)
+        _affine_params(self, (self.num_features,), self.affine, bias, dtype)
+        d = _dt.resolve(dtype)
+        if self.track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(num_features, d)))
+            self.register_buffer("running_var", Tensor(np.ones(num_features, d)))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)))
+        else:
+            for b in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(b, None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        name = type(self).__name__
+        if input.ndim not in self._dims:
+            raise ValueError(f"{name} expects a {self._dims[1]}-D (batched) or {self._dims[0]}-D (unbatched) "
+                             f"input, got shape {input.shape}")
+        if input.ndim == self._dims[0]:
+            return self.forward(input.unsqueeze(0)).squeeze(0)
+        if (self.affine or self.track_running_stats) and input.shape[1] != self.num_features:
+            raise ValueError(f"{name}({self.num_features}): input of shape {input.shape} has {input.shape[1]} "
+                             f"channels on axis 1")
+        # PyTorch keeps num_batches_tracked (for state_dict compatibility) but never counts with it here
+        use_input_stats = self.training or not self.track_running_stats
+        momentum = 0.0 if self.momentum is None else self.momentum  # PyTorch's reading of None here
+        return instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
+                             momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance norm of (N, C, L) or unbatched (C, L) inputs. See :class:`_InstanceNorm`."""
+
+    _dims = (2, 3)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance norm of (N, C, H, W) or unbatched (C, H, W) inputs. See :class:`_InstanceNorm`."""
+
+    _dims = (3, 4)

@@ -1,13 +1,14 @@
-"""Pooling layers (NCHW): max, average, adaptive average and fractional max pooling."""
+"""Pooling layers (NCHW): max, average, adaptive average and max, and fractional max pooling."""
 from __future__ import annotations
 
-from ember.nn.functional.conv import adaptive_avg_pool2d, avg_pool2d, fractional_max_pool2d, max_pool2d
+from ember.nn.functional.conv import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, fractional_max_pool2d,
+                                      max_pool2d)
 from ember.nn.layers._util import int_or_pair
 from ember.nn.module import Module
 from ember.ops.conv import pair
 from ember.tensor import Tensor
 
-__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "FractionalMaxPool2d"]
+__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "FractionalMaxPool2d"]
 
 
 def _check_padding(padding, kernel_size, layer):
@@ -89,6 +90,28 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return _batched(input, lambda x: adaptive_avg_pool2d(x, self.output_size), "AdaptiveAvgPool2d")
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max over ``output_size`` bins whatever the input size (bins as in :class:`AdaptiveAvgPool2d`);
+    ``AdaptiveMaxPool2d(1)`` is global max pooling. ``return_indices=True`` is not supported."""
+
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__()
+        items = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
+        if len(items) not in (1, 2) or any(v is not None and (not isinstance(v, int) or v <= 0) for v in items):
+            raise ValueError(f"AdaptiveMaxPool2d: output_size must be a positive int or a pair of ints/None, "
+                             f"got {output_size!r}")
+        if return_indices:
+            raise ValueError("AdaptiveMaxPool2d: return_indices=True is not supported by ember")
+        self.output_size = tuple(output_size) if isinstance(output_size, (tuple, list)) else output_size
+        self.return_indices = False
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _batched(input, lambda x: adaptive_max_pool2d(x, self.output_size), "AdaptiveMaxPool2d")
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
