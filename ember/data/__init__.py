@@ -5,9 +5,13 @@ Images are NCHW; loaders yield float32 images in [0, 1] and int64 labels (see
 """
 from ember.data.augment import (  # noqa: F401
     AUGMENTATIONS, ColorJitter, Compose, Cutout, PCALighting, RandomAffine, RandomCrop, RandomHorizontalFlip,
-    RandomResizedCrop, RandomRotation, Transform, apply_transform, parse_augment,
+    RandomResizedCrop, RandomRotation, RandomVerticalFlip, Transform, apply_transform, parse_augment,
 )
 from ember.data.cifar import CIFAR10, CIFAR10_CLASSES  # noqa: F401
+from ember.data.colour import GaussianBlur, Grayscale, RandomErasing, RandomGrayscale  # noqa: F401
+from ember.data.geometry import CenterCrop, Pad, Resize  # noqa: F401
+from ember.data.image import InterpolationMode  # noqa: F401
+from ember.data.transforms import Lambda, Normalize, PILToTensor, RandomApply, ToPILImage, ToTensor  # noqa: F401
 from ember.data.collate import default_collate, default_convert  # noqa: F401
 from ember.data.dataset import (  # noqa: F401
     ChainDataset, ConcatDataset, Dataset, ImageArrayDataset, IterableDataset, Subset, TensorDataset, holdout_split,

@@ -1,7 +1,10 @@
 """Training-time data augmentation on whole NCHW batches, vectorised over the batch.
 
 Every transform takes a float batch (N, C, H, W) — or one image (C, H, W) — as an ndarray or an
-ember Tensor and returns the same kind. Randomness comes from, in order: the ``rng`` argument
+ember Tensor, or one PIL image or HWC uint8 array as torchvision users hand them, and returns the
+same kind (see :mod:`ember.data.image`). Arguments follow torchvision's names and forms
+(``RandomCrop(32, padding=4)``, ``ColorJitter(0.4, 0.4, 0.4, 0.1)``, ``RandomRotation((-10, 20))``);
+the ember forms that predate them still work. Randomness comes from, in order: the ``rng`` argument
 (the DataLoader passes each batch its own, so batches are reproducible and independent of
 worker threads), the transform's own ``generator``, or ember's global generator (fixed by
 ``ember.manual_seed``). Per-sample choices (flip or not, crop offset, angle, ...) are drawn as
@@ -28,33 +31,31 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 import ember.random as erandom
+from ember.data import functional as F
 from ember.data.dataset import to_float
+from ember.data.image import InterpolationMode, interpolation_mode, unpack
 from ember.data.mixup import Mixup
-from ember.tensor import Tensor
 
 
 class Transform:
     """Base class: handles Tensor/ndarray, single images and the rng; subclasses implement ``apply``."""
 
-    def __init__(self, generator: np.random.Generator | None = None):
+    def __init__(self, generator: erandom.Generator | np.random.Generator | None = None):
+        if generator is not None:
+            erandom.numpy_rng(generator)  # the type check, up front
         self.generator = generator
 
     def apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __call__(self, x, rng: np.random.Generator | None = None):
-        is_tensor = isinstance(x, Tensor)
-        a = to_float(x)
+        a, restore = unpack(x, type(self).__name__)
         single = a.ndim == 3
         if single:
             a = a[None]
-        if a.ndim != 4:
-            raise ValueError(f"{type(self).__name__} expects an NCHW batch or a CHW image, got shape {a.shape}")
-        out = self.apply(a, rng if rng is not None else (self.generator or erandom.generator()))
+        out = self.apply(a, rng if rng is not None else erandom.numpy_rng(self.generator))
         out = out.astype(np.float32, copy=False)
-        if single:
-            out = out[0]
-        return Tensor._wrap(out) if is_tensor else out
+        return restore(out[0] if single else out)
 
     def _params(self) -> str:
         return ""
@@ -131,50 +132,61 @@ class RandomHorizontalFlip(Transform):
         return f"p={self.p}"
 
 
-_PAD_MODES = ("constant", "reflect", "edge")
+class RandomVerticalFlip(RandomHorizontalFlip):
+    """Mirror each image top-bottom with probability ``p`` (upright objects rarely want this; text and
+    satellite images may)."""
+
+    def apply(self, x, rng):
+        flip = rng.random(x.shape[0]) < self.p
+        out = x.copy()
+        out[flip] = x[flip, ..., ::-1, :]
+        return out
 
 
 def _size2(size, name: str) -> tuple[int, int] | None:
-    if size is None:
-        return None
-    h, w = (size, size) if np.ndim(size) == 0 else tuple(size)
-    if int(h) != h or int(w) != w or h < 1 or w < 1:
-        raise ValueError(f"{name} must be a positive int or (H, W), got {size!r}")
-    return int(h), int(w)
+    return None if size is None else F.size2(size, name)
+
+
+def _fill_repr(fill: np.ndarray):
+    return float(fill) if fill.ndim == 0 else [float(v) for v in fill]
 
 
 class RandomCrop(Transform):
-    """Pad by ``padding`` pixels on each side, then cut a random ``size`` window per image.
+    """Pad by ``padding`` pixels, then cut a random ``size`` window per image (torchvision's arguments).
 
-    ``size`` defaults to the input size (the usual "pad 4 and crop back to 32" of CIFAR
-    training); ``padding_mode``: constant (``fill``), reflect or edge.
+    ``padding``: an int, (left/right, top/bottom) or (left, top, right, bottom); ``pad_if_needed``
+    pads an image smaller than ``size`` up to it; ``padding_mode``: constant (``fill``, a number or
+    one per channel), edge, reflect or symmetric. ember's own form leaves ``size`` out: the window
+    is then the input size and ``padding`` defaults to 4 (the "pad 4 and crop back to 32" of CIFAR
+    training); with a ``size``, ``padding`` defaults to 0 as in torchvision.
     """
 
-    def __init__(self, size=None, padding: int = 4, fill: float = 0.0, padding_mode: str = "constant",
-                 generator=None):
+    def __init__(self, size=None, padding=None, pad_if_needed: bool = False, fill=0.0,
+                 padding_mode: str = "constant", generator=None):
         super().__init__(generator)
-        if padding_mode not in _PAD_MODES:
-            raise ValueError(f"unknown padding_mode {padding_mode!r}; valid: {', '.join(_PAD_MODES)}")
-        if int(padding) != padding or padding < 0:
-            raise ValueError(f"padding must be an integer >= 0, got {padding}")
+        if not isinstance(pad_if_needed, (bool, np.bool_, int)):  # ember's old third positional was fill
+            raise TypeError(f"pad_if_needed must be a bool, got {pad_if_needed!r} (pass fill= by keyword)")
         self.size = _size2(size, "crop size")
-        self.padding = int(padding)
-        self.fill = float(fill)
-        self.padding_mode = padding_mode
+        if padding is None:
+            padding = 4 if self.size is None else 0
+        self._ltrb = F.padding_ltrb(padding)
+        self.padding = padding  # as given, like torchvision's attribute
+        self.pad_if_needed = bool(pad_if_needed)
+        self.fill = F.fill_value(fill)
+        self.padding_mode = F.check_pad_mode(padding_mode)
 
     def apply(self, x, rng):
-        n, _, h, w = x.shape
-        ch, cw = self.size or (h, w)
-        p = self.padding
-        if p and self.padding_mode == "constant":  # np.pad's generic machinery costs more than the copy
-            padded = np.full(x.shape[:2] + (h + 2 * p, w + 2 * p), self.fill, dtype=x.dtype)
-            padded[:, :, p:p + h, p:p + w] = x
-            x = padded
-        elif p:
-            x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), mode=self.padding_mode)
+        n = x.shape[0]
+        x = F.pad(x, self._ltrb, self.fill, self.padding_mode)
         hp, wp = x.shape[2], x.shape[3]
+        ch, cw = self.size or (hp - self._ltrb[1] - self._ltrb[3], wp - self._ltrb[0] - self._ltrb[2])
+        if self.pad_if_needed and (ch > hp or cw > wp):
+            dw, dh = max(cw - wp, 0), max(ch - hp, 0)
+            x = F.pad(x, (dw, dh, dw, dh), self.fill, self.padding_mode)
+            hp, wp = x.shape[2], x.shape[3]
         if ch > hp or cw > wp:
-            raise ValueError(f"crop {ch}x{cw} is larger than the padded image {hp}x{wp}")
+            raise ValueError(f"crop {ch}x{cw} is larger than the padded image {hp}x{wp} (pad_if_needed=True pads "
+                             "small images up to the crop)")
         oy = rng.integers(0, hp - ch + 1, size=n)
         ox = rng.integers(0, wp - cw + 1, size=n)
         windows = sliding_window_view(x, (ch, cw), axis=(2, 3))  # (N, C, hp-ch+1, wp-cw+1, ch, cw), no copy
@@ -184,40 +196,27 @@ class RandomCrop(Transform):
         return f"size={self.size}, padding={self.padding}, padding_mode={self.padding_mode!r}"
 
 
-def _bilinear(x: np.ndarray, rows: np.ndarray, cols: np.ndarray, fill: float | None) -> np.ndarray:
-    """Sample ``x`` (N, C, H, W) at fractional source positions ``rows, cols`` (N, Ho, Wo), bilinearly.
-
-    Positions outside the image take ``fill``, or the nearest edge pixel when ``fill`` is None.
-    """
-    n, c, h, w = x.shape
-    r0 = np.floor(rows)
-    c0 = np.floor(cols)
-    wr = (rows - r0)[..., None]
-    wc = (cols - c0)[..., None]
-    r0 = r0.astype(np.int64)
-    c0 = c0.astype(np.int64)
-    batch = np.arange(n)[:, None, None]
-    xt = x.transpose(0, 2, 3, 1)  # NHWC so a gather gives (N, Ho, Wo, C)
-    out = np.zeros(rows.shape + (c,), dtype=np.float32)
-    for dr, dc, weight in ((0, 0, (1 - wr) * (1 - wc)), (0, 1, (1 - wr) * wc), (1, 0, wr * (1 - wc)), (1, 1, wr * wc)):
-        ri, ci = r0 + dr, c0 + dc
-        values = xt[batch, np.clip(ri, 0, h - 1), np.clip(ci, 0, w - 1)]
-        if fill is not None:
-            inside = (ri >= 0) & (ri < h) & (ci >= 0) & (ci < w)
-            values = np.where(inside[..., None], values, np.float32(fill))
-        out += weight * values
-    return out.transpose(0, 3, 1, 2)
+def _bilinear(x: np.ndarray, rows: np.ndarray, cols: np.ndarray, fill) -> np.ndarray:
+    return F.sample(x, rows, cols, fill, InterpolationMode.BILINEAR)
 
 
 class RandomResizedCrop(Transform):
     """Crop a random box (area fraction in ``scale``, aspect ratio in ``ratio``) and resize it to ``size``.
 
-    The aspect ratio is drawn log-uniformly; a box that would not fit is clipped to the image.
-    ``size`` defaults to the input size, so this is "random scale" augmentation as well.
+    The aspect ratio is drawn log-uniformly; a box that would not fit is clipped to the image
+    (torchvision retries ten times, then takes a centre crop). ``size`` defaults to the input
+    size, so this is "random scale" augmentation as well. The box is sampled at the output
+    pixels' centres (``interpolation`` nearest or bilinear), without antialiasing.
     """
 
-    def __init__(self, size=None, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), generator=None):
+    def __init__(self, size=None, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
+                 interpolation=InterpolationMode.BILINEAR, antialias: bool | None = True, generator=None):
         super().__init__(generator)
+        self.interpolation = interpolation_mode(interpolation)
+        if self.interpolation not in (InterpolationMode.NEAREST, InterpolationMode.BILINEAR):
+            raise ValueError(f"RandomResizedCrop supports interpolation nearest or bilinear, got "
+                             f"{self.interpolation.value}")
+        self.antialias = antialias
         if not 0 < scale[0] <= scale[1] <= 1:
             raise ValueError(f"scale must satisfy 0 < min <= max <= 1, got {scale}")
         if not 0 < ratio[0] <= ratio[1]:
@@ -240,52 +239,109 @@ class RandomResizedCrop(Transform):
         cols = left[:, None] + (np.arange(ow)[None] + 0.5) * (bw / ow)[:, None] - 0.5
         rows = np.broadcast_to(rows[:, :, None], (n, oh, ow))
         cols = np.broadcast_to(cols[:, None, :], (n, oh, ow))
-        return _bilinear(x, rows, cols, fill=None)
+        return F.sample(x, rows, cols, None, self.interpolation)
 
     def _params(self):
-        return f"size={self.size}, scale={self.scale}, ratio={self.ratio}"
+        return f"size={self.size}, scale={self.scale}, ratio={self.ratio}, interpolation={self.interpolation.value}"
+
+
+def _angle_range(degrees) -> tuple[float, float]:
+    return F.pair_range(degrees, "degrees")
 
 
 class RandomAffine(Transform):
-    """Rotate by a random angle in ``[-degrees, degrees]`` and stretch each axis by a factor in
-    ``[1 - stretch, 1 + stretch]``, about the image centre; uncovered pixels take ``fill``.
+    """Random rotation, translation, scale and shear about the centre (torchvision's arguments),
+    plus ember's ``stretch``: each axis scaled by its own factor in ``[1 - stretch, 1 + stretch]``.
 
-    Positive angles turn the picture counter-clockwise (as ``np.rot90``). Output pixel ``p``
-    (centred coordinates) reads the source at ``S^-1 R(theta) p``, bilinearly.
+    ``degrees``: d for ``[-d, d]`` or (min, max); ``translate``: (a, b), the largest shift as a
+    fraction of the width and height (whole pixels, as torchvision rounds them); ``scale``:
+    (min, max); ``shear``: s for x-shear in ``[-s, s]``, (min, max) for x, or four values for x
+    and y; ``fill``: a number or one per channel, in the image's [0, 1] units; ``center``: (x, y)
+    in pixels. Uncovered pixels take ``fill``; sampling is bilinear unless ``interpolation`` says
+    nearest (torchvision's default is nearest: bilinear is smoother for small rotations).
     """
 
-    def __init__(self, degrees: float = 10.0, stretch: float = 0.0, fill: float = 0.0, generator=None):
+    def __init__(self, degrees=10.0, translate=None, scale=None, shear=None,
+                 interpolation=InterpolationMode.BILINEAR, fill=0.0, center=None, *, stretch: float = 0.0,
+                 generator=None):
         super().__init__(generator)
-        if degrees < 0 or not 0 <= stretch < 1:
-            raise ValueError(f"need degrees >= 0 and 0 <= stretch < 1, got degrees={degrees}, stretch={stretch}")
-        self.degrees = float(degrees)
+        self.degrees = _angle_range(degrees)
+        if translate is not None:
+            if F._is_number(translate) or len(translate) != 2 or not all(0.0 <= t <= 1.0 for t in translate):
+                raise ValueError(f"translate must be a pair (a, b) of fractions in [0, 1], got {translate!r} "
+                                 "(ember's per-axis scaling is stretch=, by keyword)")
+            translate = tuple(float(t) for t in translate)
+        if scale is not None:
+            if F._is_number(scale) or len(scale) != 2 or not 0 < scale[0] <= scale[1]:
+                raise ValueError(f"scale must be a pair (min, max) with 0 < min <= max, got {scale!r}")
+            scale = tuple(float(v) for v in scale)
+        if shear is not None:
+            if F._is_number(shear) or len(shear) == 2:
+                shear = F.pair_range(shear, "shear") + (0.0, 0.0)
+            elif len(shear) == 4:
+                shear = F.pair_range(shear[:2], "shear") + F.pair_range(shear[2:], "shear")
+            else:
+                raise ValueError(f"shear must be a number or a sequence of 2 or 4 numbers, got {shear!r}")
+        if not 0 <= stretch < 1:
+            raise ValueError(f"stretch must be in [0, 1), got {stretch}")
+        if center is not None and (len(center) != 2):
+            raise ValueError(f"center must be a pair (x, y), got {center!r}")
+        self.translate, self.scale, self.shear = translate, scale, shear
+        self.interpolation = interpolation_mode(interpolation)
+        self.fill = F.fill_value(fill)
+        self.center = None if center is None else tuple(float(c) for c in center)
         self.stretch = float(stretch)
-        self.fill = float(fill)
+
+    def _matrix(self, n, h, w, rng):
+        """The inverse matrices; angles are drawn first, so rotation alone uses one uniform draw per image."""
+        zeros = np.zeros(n)
+        angle = rng.uniform(*self.degrees, size=n)
+        translate = np.zeros((n, 2))
+        if self.translate is not None:
+            limit = np.array([self.translate[0] * w, self.translate[1] * h])
+            translate = np.round(rng.uniform(-limit, limit, size=(n, 2)))
+        scale = np.ones(n) if self.scale is None else rng.uniform(*self.scale, size=n)
+        shear = np.stack([zeros, zeros], 1)
+        if self.shear is not None:
+            shear = np.stack([rng.uniform(*self.shear[:2], size=n), rng.uniform(*self.shear[2:], size=n)], 1)
+        m = F.inverse_affine(-angle, translate, scale, shear)  # ember's angles turn counter-clockwise
+        if self.stretch:
+            sy = rng.uniform(1 - self.stretch, 1 + self.stretch, size=n)
+            sx = rng.uniform(1 - self.stretch, 1 + self.stretch, size=n)
+            m = m / np.stack([sx, sy], 1)[:, :, None]
+        return m
 
     def apply(self, x, rng):
         n, _, h, w = x.shape
-        theta = np.deg2rad(rng.uniform(-self.degrees, self.degrees, size=n))
-        sy = rng.uniform(1 - self.stretch, 1 + self.stretch, size=n)
-        sx = rng.uniform(1 - self.stretch, 1 + self.stretch, size=n)
-        u = (np.arange(h) - (h - 1) / 2)[None, :, None]  # centred row coordinate of each output pixel
-        v = (np.arange(w) - (w - 1) / 2)[None, None, :]
-        cos, sin = np.cos(theta)[:, None, None], np.sin(theta)[:, None, None]
-        rows = (cos * u + sin * v) / sy[:, None, None] + (h - 1) / 2
-        cols = (-sin * u + cos * v) / sx[:, None, None] + (w - 1) / 2
-        return _bilinear(x, rows, cols, fill=self.fill)
+        return F.affine(x, self._matrix(n, h, w, rng), self.fill, self.interpolation, self.center)
 
     def _params(self):
-        return f"degrees={self.degrees}, stretch={self.stretch}, fill={self.fill}"
+        parts = [f"degrees={list(self.degrees)}"]
+        parts += [f"{k}={list(v)}" for k, v in (("translate", self.translate), ("scale", self.scale),
+                                                ("shear", self.shear)) if v is not None]
+        if self.stretch:
+            parts.append(f"stretch={self.stretch}")
+        return ", ".join(parts + [f"interpolation={self.interpolation.value}", f"fill={_fill_repr(self.fill)}"])
 
 
 class RandomRotation(RandomAffine):
-    """Rotate each image by a random angle in ``[-degrees, degrees]`` (small rotations: ~10 degrees)."""
+    """Rotate each image by a random angle in ``[-degrees, degrees]`` (or (min, max)); positive turns
+    counter-clockwise, as in torchvision. ``expand`` (grow the canvas to hold the whole turned
+    image) is not supported: every image of a batch must keep one size.
+    """
 
-    def __init__(self, degrees: float = 10.0, fill: float = 0.0, generator=None):
-        super().__init__(degrees=degrees, stretch=0.0, fill=fill, generator=generator)
+    def __init__(self, degrees=10.0, interpolation=InterpolationMode.BILINEAR, expand: bool = False,
+                 center=None, fill=0.0, generator=None):
+        if isinstance(interpolation, (int, float)) and not isinstance(interpolation, bool):
+            raise TypeError(f"interpolation must be an InterpolationMode or its name, got {interpolation!r} "
+                            "(ember's old second positional argument was fill: pass fill= by keyword)")
+        if expand:
+            raise ValueError("RandomRotation(expand=True) is not supported: rotated images keep their size")
+        super().__init__(degrees=degrees, interpolation=interpolation, fill=fill, center=center, generator=generator)
+        self.expand = False
 
     def _params(self):
-        return f"degrees={self.degrees}, fill={self.fill}"
+        return f"degrees={list(self.degrees)}, interpolation={self.interpolation.value}, fill={_fill_repr(self.fill)}"
 
 
 # ----------------------------------------------------------------------------- photometric
@@ -301,39 +357,73 @@ def _grey(x: np.ndarray) -> np.ndarray:
 
 
 class ColorJitter(Transform):
-    """Random brightness, contrast and saturation, each factor ``f ~ U[max(0, 1 - s), 1 + s]`` per image.
+    """Random brightness, contrast, saturation and hue, applied in a random order per image (as torchvision).
 
+    Each of brightness, contrast and saturation is a strength ``s`` (factor ``f ~ U[max(0, 1 - s),
+    1 + s]`` per image) or a (min, max) factor range; hue is ``h`` in [0, 0.5] (a shift ``~ U[-h, h]``
+    of a full turn of the colour wheel) or a range within [-0.5, 0.5].
     brightness: ``x * f``; contrast: ``(x - m) * f + m`` with ``m`` the image's mean grey level;
-    saturation (RGB only; grey images have none, so it is skipped for them):
-    ``(x - g) * f + g`` with ``g`` the pixel's grey value. Results are clipped to [0, 1].
+    saturation: ``(x - g) * f + g`` with ``g`` the pixel's grey value; hue: rotate H in HSV space.
+    Saturation and hue need colour, so grey images skip them. Each step is clipped to [0, 1].
     """
 
-    def __init__(self, brightness: float = 0.0, contrast: float = 0.0, saturation: float = 0.0, generator=None):
+    def __init__(self, brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0, generator=None):
         super().__init__(generator)
-        for name, v in (("brightness", brightness), ("contrast", contrast), ("saturation", saturation)):
-            if v < 0:
-                raise ValueError(f"{name} must be >= 0, got {v}")
-        self.brightness, self.contrast, self.saturation = float(brightness), float(contrast), float(saturation)
+        self.brightness = self._range(brightness, "brightness")
+        self.contrast = self._range(contrast, "contrast")
+        self.saturation = self._range(saturation, "saturation")
+        self.hue = self._range(hue, "hue", centre=0.0, bound=(-0.5, 0.5))
 
     @staticmethod
-    def _factors(strength: float, n: int, rng) -> np.ndarray:
-        return rng.uniform(max(0.0, 1 - strength), 1 + strength, size=n).astype(np.float32)[:, None, None, None]
+    def _range(value, name: str, centre: float = 1.0, bound=(0.0, float("inf"))):
+        """torchvision's rule: a number is a strength about ``centre`` (floored at 0), a pair a range; no-op -> None."""
+        if F._is_number(value) and value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+        lo, hi = F.pair_range(value, name, centre)
+        if centre == 1.0 and F._is_number(value):
+            lo = max(lo, 0.0)
+        if not (bound[0] <= lo and hi <= bound[1]):
+            raise ValueError(f"{name} values should be between {list(bound)}, got {value!r}")
+        return None if lo == hi == centre else (lo, hi)
 
     def apply(self, x, rng):
         n = x.shape[0]
-        out = x
-        if self.brightness:
-            out = out * self._factors(self.brightness, n, rng)
-        if self.contrast:
-            mean = _grey(out).mean(axis=(1, 2, 3), keepdims=True)
-            out = (out - mean) * self._factors(self.contrast, n, rng) + mean
-        if self.saturation and x.shape[1] == 3:
-            grey = _grey(out)
-            out = (out - grey) * self._factors(self.saturation, n, rng) + grey
+        colour = x.shape[1] == 3
+        ranges = [self.brightness, self.contrast, self.saturation if colour else None, self.hue if colour else None]
+        factors = [None if r is None else rng.uniform(*r, size=n).astype(np.float32) for r in ranges]
+        active = [k for k, f in enumerate(factors) if f is not None]
+        if not active:
+            return x
+        order = rng.permuted(np.tile(np.arange(len(active)), (n, 1)), axis=1)  # a random order per image
+        out = x.copy()
+        for step in range(len(active)):
+            for slot, k in enumerate(active):
+                rows = np.flatnonzero(order[:, step] == slot)
+                if rows.size:
+                    out[rows] = self._adjust(k, out[rows], factors[k][rows])
+        return out
+
+    @staticmethod
+    def _adjust(k: int, x: np.ndarray, f: np.ndarray) -> np.ndarray:
+        f4 = f[:, None, None, None]
+        if k == 0:
+            out = x * f4
+        elif k == 1:
+            mean = _grey(x).mean(axis=(1, 2, 3), keepdims=True)
+            out = (x - mean) * f4 + mean
+        elif k == 2:
+            grey = _grey(x)
+            out = (x - grey) * f4 + grey
+        else:
+            out = F.adjust_hue(x, f)
         return np.clip(out, 0.0, 1.0)
 
     def _params(self):
-        return f"brightness={self.brightness}, contrast={self.contrast}, saturation={self.saturation}"
+        def show(r, zero):
+            return zero if r is None else list(r)
+
+        return (f"brightness={show(self.brightness, 0.0)}, contrast={show(self.contrast, 0.0)}, "
+                f"saturation={show(self.saturation, 0.0)}, hue={show(self.hue, 0.0)}")
 
 
 class PCALighting(Transform):

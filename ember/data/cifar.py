@@ -24,6 +24,7 @@ import numpy as np
 from ember.data.dataset import ImageArrayDataset
 from ember.data.errors import DataError
 from ember.data.sources import check_split, get_source, locate
+from ember.data.vision_compat import TargetTransformMixin, check_target_transform, resolve_split
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -155,18 +156,21 @@ _PARSED_LOCK = threading.Lock()
 _KEEP = 4
 
 
-class CIFAR10(ImageArrayDataset):
+class CIFAR10(TargetTransformMixin, ImageArrayDataset):
     """CIFAR-10: 32x32 colour images in ten classes; 50,000 for training, 10,000 for testing.
 
     ``root`` is a directory containing ``cifar-10-batches-py`` (or the batch files directly);
-    the search order and ``download`` are those of :class:`~ember.data.FashionMNIST`.
+    the search order, ``download``, and torchvision's ``train=`` and ``target_transform=`` are
+    those of :class:`~ember.data.FashionMNIST`.
     ``data`` is uint8 (N, 3, 32, 32); the loader gives float32 in [0, 1].
     """
 
     classes = CIFAR10_CLASSES
 
-    def __init__(self, root: str | os.PathLike | None = None, split: str = "train", transform=None,
-                 download: bool = True, progress: bool = True):
+    def __init__(self, root: str | os.PathLike | None = None, split: str | None = None, transform=None,
+                 download: bool = True, progress: bool = True, *, train: bool | None = None,
+                 target_transform=None):
+        split = resolve_split(split, train)
         source = get_source("cifar10")
         check_split(source, split)
         files = locate("cifar10", split, root=root, download=download, progress=progress)
@@ -187,7 +191,9 @@ class CIFAR10(ImageArrayDataset):
                     _PARSED.pop(next(iter(_PARSED)))
         classes = load_meta(paths[0].parent / "batches.meta") or CIFAR10_CLASSES
         super().__init__(hit[0], hit[1], classes=classes, transform=transform, name="CIFAR10")
+        self.target_transform = check_target_transform(target_transform)
         self.split = split
+        self.train = split == "train"
         self.root = paths[0].parent
 
     def __repr__(self) -> str:

@@ -6,7 +6,9 @@
     root/cat/002.jpg
     root/dog/abc.jpeg
 
-Classes are the sub-folder names in sorted order (so label ``i`` is ``classes[i]``). Images are
+Classes are the sub-folder names in sorted order (so label ``i`` is ``classes[i]``), and the
+attributes are torchvision's: ``classes``, ``class_to_idx``, ``samples`` (= ``imgs``, a list of
+``(path, label)``) and ``targets``. Images are
 decoded on demand (``in_memory=False``, the loader's worker threads then decode in parallel) or
 all at construction (``in_memory=True``: they must share a size, or pass ``size``), which gives
 the vectorised ``arrays()`` path of the in-memory datasets.
@@ -18,23 +20,41 @@ from pathlib import Path
 
 import numpy as np
 
+from typing import Callable
+
 from ember.data.dataset import Dataset, to_float
 from ember.data.errors import DataError
+from ember.data.image import is_hwc, is_pil, pil_to_array
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # torchvision's
 MODES = {"RGB": 3, "L": 1}
+
+
+def _callable_or_none(name: str, value, hint: str = "") -> None:
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__} {value!r}{hint}")
 
 
 class ImageFolder(Dataset):
     """Images in ``root/<class>/<file>`` as float32 (C, H, W) in [0, 1] with integer labels.
 
-    ``mode``: "RGB" (3 channels) or "L" (grey, 1 channel); ``size``: (H, W) or int to resize
-    every image (bilinear); ``transform``: an optional per-sample transform.
+    torchvision's arguments: ``transform`` (per image), ``target_transform`` (per label),
+    ``loader`` (path -> PIL image; an array it returns is used as it is, HWC or CHW),
+    ``is_valid_file`` (path -> bool, instead of the extension check) and ``allow_empty`` (let a
+    class folder hold no images). ember's, by keyword: ``mode`` "RGB" (3 channels) or "L" (grey,
+    1 channel); ``size``: (H, W) or int to resize every image (bilinear); ``in_memory``.
     """
 
-    def __init__(self, root: str | os.PathLike, transform=None, mode: str = "RGB", size=None,
-                 in_memory: bool = False):
+    def __init__(self, root: str | os.PathLike, transform=None, target_transform=None,
+                 loader: Callable | None = None, is_valid_file: Callable[[str], bool] | None = None,
+                 allow_empty: bool = False, *, mode: str = "RGB", size=None, in_memory: bool = False):
         self.root = Path(root)
+        _callable_or_none("transform", transform)
+        _callable_or_none("target_transform", target_transform,
+                          " (ImageFolder's third argument is torchvision's target_transform: pass mode= by keyword)"
+                          if isinstance(target_transform, str) else "")
+        _callable_or_none("loader", loader)
+        _callable_or_none("is_valid_file", is_valid_file)
         if mode not in MODES:
             raise ValueError(f"unknown image mode {mode!r}; valid: {', '.join(MODES)}")
         if not self.root.is_dir():
@@ -42,19 +62,28 @@ class ImageFolder(Dataset):
         self.mode = mode
         self.size = (size, size) if isinstance(size, int) else (tuple(size) if size is not None else None)
         self.transform = transform
-        self.classes = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
+        self.target_transform = target_transform
+        self.loader = loader
+        self.extensions = None if is_valid_file is not None else IMAGE_EXTENSIONS
+        self.classes, _ = self.find_classes(self.root)
         if not self.classes:
             raise DataError(f"ImageFolder root {self.root} has no class sub-folders (expected root/<class>/<image>)")
-        self.samples: list[tuple[Path, int]] = []
+        valid = is_valid_file or (lambda path: path.lower().endswith(IMAGE_EXTENSIONS))
+        self.samples: list[tuple[str, int]] = []
+        empty = []
         for label, name in enumerate(self.classes):
-            files = sorted(p for p in (self.root / name).rglob("*")
-                           if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            files = sorted(str(p) for p in (self.root / name).rglob("*") if p.is_file() and valid(str(p)))
             self.samples += [(p, label) for p in files]
-        if not self.samples:
-            raise DataError(
-                f"ImageFolder root {self.root} has class folders {self.classes} but no "
-                f"{'/'.join(IMAGE_EXTENSIONS)} images in them"
-            )
+            if not files:
+                empty.append(name)
+        what = "valid" if is_valid_file is not None else "/".join(IMAGE_EXTENSIONS)
+        if not self.samples and not allow_empty:
+            raise DataError(f"ImageFolder root {self.root} has class folders {self.classes} but no {what} images "
+                            "in them")
+        if empty and not allow_empty:
+            raise DataError(f"ImageFolder {self.root}: found no {what} images for the classes {', '.join(empty)} "
+                            "(allow_empty=True keeps empty classes)")
+        self.imgs = self.samples  # torchvision's older name for the same list
         self.targets = np.array([label for _, label in self.samples], dtype=np.int64)
         self._data = None
         if in_memory:
@@ -66,6 +95,12 @@ class ImageFolder(Dataset):
                     "to resize them to one size"
                 )
             self._data = np.stack(images)
+
+    @staticmethod
+    def find_classes(directory: str | os.PathLike) -> tuple[list[str], dict[str, int]]:
+        """The class names (sorted sub-folder names, hidden ones skipped) and their labels, as torchvision's."""
+        classes = sorted(d.name for d in Path(directory).iterdir() if d.is_dir() and not d.name.startswith("."))
+        return classes, {c: i for i, c in enumerate(classes)}
 
     @property
     def class_to_idx(self) -> dict[str, int]:
@@ -80,24 +115,35 @@ class ImageFolder(Dataset):
 
         path = self.samples[index][0]
         try:
+            if self.loader is not None:
+                loaded = self.loader(path)
+                if not is_pil(loaded):
+                    a = np.asarray(loaded)
+                    return a[None] if a.ndim == 2 else (a.transpose(2, 0, 1) if a.ndim == 3 and is_hwc(a) else a)
+                return self._prepare(loaded)
             with Image.open(path) as im:
-                im = im.convert(self.mode)
-                if self.size is not None and im.size != (self.size[1], self.size[0]):
-                    im = im.resize((self.size[1], self.size[0]), Image.BILINEAR)
-                pixels = np.asarray(im, dtype=np.uint8)
+                return self._prepare(im)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise DataError(f"cannot decode image {path}: {exc}") from exc
-        return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+
+    def _prepare(self, im) -> np.ndarray:
+        from PIL import Image
+
+        im = im.convert(self.mode)
+        if self.size is not None and im.size != (self.size[1], self.size[0]):
+            im = im.resize((self.size[1], self.size[0]), Image.BILINEAR)
+        return pil_to_array(im)
 
     def __getitem__(self, index: int):
         image = self._data[index] if self._data is not None else self.load_image(index)
         image = to_float(image)
         if self.transform is not None:
             image = self.transform(image)
-        return image, int(self.targets[index])
+        target = int(self.targets[index])
+        return image, (target if self.target_transform is None else self.target_transform(target))
 
     def has_arrays(self) -> bool:
-        return self._data is not None
+        return self._data is not None and self.target_transform is None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(uint8 NCHW images, int64 labels); only with ``in_memory=True``."""

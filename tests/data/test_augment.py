@@ -163,7 +163,7 @@ def test_mixup_weights_sum_to_one_and_blend_pairs():
 
 
 ALL = [RandomHorizontalFlip(), RandomCrop(padding=2), RandomResizedCrop(scale=(0.5, 1)), ColorJitter(0.3, 0.3, 0.3),
-       PCALighting(), RandomRotation(15), RandomAffine(5, 0.1), Cutout(4)]
+       PCALighting(), RandomRotation(15), RandomAffine(5, stretch=0.1), Cutout(4)]
 
 
 @pytest.mark.parametrize("t", ALL, ids=lambda t: type(t).__name__)
@@ -221,11 +221,81 @@ def test_compose_order_and_plain_callables():
 
 
 def test_argument_errors():
-    with pytest.raises(ValueError, match="unknown padding_mode 'wrap'; valid: constant, reflect, edge"):
+    with pytest.raises(ValueError, match="unknown padding_mode 'wrap'; valid: constant, edge, reflect, symmetric"):
         RandomCrop(padding_mode="wrap")
     with pytest.raises(ValueError, match="expects an NCHW batch or a CHW image"):
-        RandomHorizontalFlip()(np.zeros((4, 4)))
+        RandomHorizontalFlip()(np.zeros((2, 3, 4, 4, 4)))
     with pytest.raises(ValueError, match="larger than the padded image"):
         RandomCrop(size=20, padding=1)(batch())
     with pytest.raises(ValueError, match="cutout square 11 is larger"):
         Cutout(11)(batch())
+
+
+# ------------------------------------------------------------------ torchvision's argument forms and input kinds
+
+
+def test_random_crop_torchvision_forms():
+    x = batch(n=3, h=10, w=12)
+    out = RandomCrop(6)(x, rng=rng(0))  # a size and no padding: a window of the image itself
+    for img in out:
+        assert any(np.array_equal(x_i[:, r:r + 6, c:c + 6], img) for x_i in x for r in range(5) for c in range(7))
+    assert RandomCrop(10, padding=(1, 2)).padding == (1, 2) and RandomCrop(10, padding=(1, 2))(x).shape == (3, 3, 10, 10)
+    assert RandomCrop(14, pad_if_needed=True)(x).shape == (3, 3, 14, 14)
+    assert RandomCrop(8, padding=2, padding_mode="symmetric")(x).shape == (3, 3, 8, 8)
+
+
+def test_pil_and_hwc_inputs_come_back_as_their_kind():
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 256, (10, 12, 3), dtype=np.uint8)
+    img = Image.fromarray(pixels)
+    out = RandomHorizontalFlip(p=1.0)(img)
+    assert isinstance(out, Image.Image) and out.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(out), pixels[:, ::-1])
+    arr = RandomHorizontalFlip(p=1.0)(pixels)
+    assert arr.dtype == np.uint8 and np.array_equal(arr, pixels[:, ::-1])
+    assert RandomCrop(8, padding=2)(img).size == (8, 8)
+
+
+def test_vertical_flip_rotation_range_and_affine_translate():
+    from ember.data.augment import RandomVerticalFlip
+
+    x = batch(n=2, h=9, w=9)
+    np.testing.assert_array_equal(RandomVerticalFlip(p=1.0)(x), x[:, :, ::-1])
+    r = RandomRotation((90, 90))
+    np.testing.assert_allclose(r(x), np.rot90(x, k=1, axes=(2, 3)), atol=1e-5)
+    with pytest.raises(ValueError, match=r"expand=True\) is not supported"):
+        RandomRotation(10, expand=True)
+    one = np.zeros((50, 1, 9, 9), np.float32)
+    one[:, 0, 4, 4] = 1.0
+    moved = RandomAffine(0, translate=(0.25, 0.25), interpolation="nearest")(one, rng=rng(0))
+    rows, cols = np.nonzero(moved[:, 0].reshape(50, -1))[1] // 9, np.nonzero(moved[:, 0].reshape(50, -1))[1] % 9
+    assert moved.sum() == 50 and np.abs(rows - 4).max() <= 2 and np.abs(cols - 4).max() <= 2 and len(set(cols)) > 1
+    with pytest.raises(ValueError, match="translate must be a pair"):
+        RandomAffine(5, 0.1)
+
+
+def test_color_jitter_hue_and_ranges():
+    x = batch(n=8)
+    out = ColorJitter(hue=0.5)(x, rng=rng(0))
+    np.testing.assert_allclose(out.max(axis=1), x.max(axis=1), atol=1e-5)  # hue keeps V = max(R, G, B)
+    assert not np.allclose(out, x)
+    red = np.zeros((1, 3, 2, 2), np.float32)
+    red[:, 0] = 0.8
+    np.testing.assert_allclose(ColorJitter(hue=(0.5, 0.5))(red)[0, :, 0, 0], [0.0, 0.8, 0.8], atol=1e-6)  # cyan
+    np.testing.assert_allclose(ColorJitter(hue=(1 / 3, 1 / 3))(red)[0, :, 0, 0], [0.0, 0.8, 0.0], atol=1e-5)
+    grey = batch(c=1)
+    np.testing.assert_array_equal(ColorJitter(hue=0.3)(grey, rng=rng(1)), grey)
+    b = ColorJitter(brightness=(2.0, 2.0))(x * 0.25)
+    np.testing.assert_allclose(b, x * 0.5, rtol=1e-6)
+    with pytest.raises(ValueError, match="hue values should be between"):
+        ColorJitter(hue=0.7)
+
+
+def test_global_seed_makes_transforms_reproducible():
+    aug = Compose([RandomCrop(8, padding=2), ColorJitter(0.4, 0.4, 0.4, 0.1), RandomRotation(20)])
+    x = batch()
+    ember.manual_seed(7)
+    a = aug(x)
+    ember.manual_seed(7)
+    np.testing.assert_array_equal(aug(x), a)

@@ -158,3 +158,13 @@ def test_python2_era_pickle_as_in_the_official_files():
     out = restricted_loads(blob, "py2")
     np.testing.assert_array_equal(out[b"data"], [[1, 2, 3], [4, 5, 6]])
     assert out[b"data"].dtype == np.uint8 and out[b"labels"] == [1, 2]
+
+
+def test_torchvision_forms_train_flag_and_target_transform(tmp_path):
+    written = make_cifar(tmp_path)
+    test = CIFAR10(root=tmp_path, train=False, download=False, target_transform=lambda y: -y)
+    assert len(test) == 6 and test.train is False
+    assert test[2][1] == -written["test_batch"][1][2]
+    assert len(CIFAR10(tmp_path, True, download=False)) == 30
+    with pytest.raises(ValueError, match="disagree"):
+        CIFAR10(tmp_path, "train", train=False, download=False)

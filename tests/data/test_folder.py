@@ -66,7 +66,7 @@ def test_errors_name_the_problem(tmp_path):
     with pytest.raises(DataError, match="no class sub-folders"):
         ImageFolder(tmp_path / "empty")
     (tmp_path / "empty" / "cls").mkdir()
-    with pytest.raises(DataError, match="no .png/.jpg/.jpeg images"):
+    with pytest.raises(DataError, match=r"no \.jpg/\.jpeg/\.png/.* images"):
         ImageFolder(tmp_path / "empty")
     with pytest.raises(ValueError, match="unknown image mode 'CMYK'; valid: RGB, L"):
         ImageFolder(tmp_path, mode="CMYK")
@@ -76,3 +76,34 @@ def test_errors_name_the_problem(tmp_path):
     index = [str(p) for p, _ in ds.samples].index(str(tmp_path / "ok" / "cat" / "broken.png"))
     with pytest.raises(DataError, match=r"cannot decode image .*broken\.png"):
         ds[index]
+
+
+def test_torchvision_attributes_and_target_transform(tmp_path):
+    make_folder(tmp_path)
+    ds = ImageFolder(tmp_path, transform=None, target_transform=lambda y: f"label{y}")
+    assert ds.class_to_idx == {"cat": 0, "dog": 1}
+    assert ds.imgs is ds.samples and all(isinstance(p, str) and isinstance(y, int) for p, y in ds.samples)
+    assert ds.samples[0] == (str(tmp_path / "cat" / "0.png"), 0)
+    assert ds[4][1] == "label1" and not ds.has_arrays()
+    assert ImageFolder.find_classes(tmp_path) == (["cat", "dog"], {"cat": 0, "dog": 1})
+    with pytest.raises(TypeError, match="target_transform.*pass mode= by keyword"):
+        ImageFolder(tmp_path, None, "L")
+
+
+def test_loader_is_valid_file_and_empty_classes(tmp_path):
+    make_folder(tmp_path)
+    only_png = ImageFolder(tmp_path, is_valid_file=lambda p: p.endswith(".png"))
+    assert len(only_png) == 4 and only_png.extensions is None
+    calls = []
+
+    def loader(path):
+        calls.append(path)
+        return np.full((5, 4, 3), 255, np.uint8)  # an HWC array
+
+    ds = ImageFolder(tmp_path, loader=loader)
+    image, _ = ds[0]
+    assert calls == [ds.samples[0][0]] and image.shape == (3, 5, 4) and image.min() == 1.0
+    (tmp_path / "empty_class").mkdir()
+    with pytest.raises(DataError, match="no .* images for the classes empty_class"):
+        ImageFolder(tmp_path)
+    assert ImageFolder(tmp_path, allow_empty=True).classes == ["cat", "dog", "empty_class"]

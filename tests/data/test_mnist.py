@@ -207,3 +207,39 @@ def test_real_fashion_mnist_from_a_directory(system_fashion, tmp_path):
     np.testing.assert_array_equal(test.class_counts(), [1000] * 10)
     x = data.DataLoader(test, batch_size=10000).__iter__().__next__()[0]
     assert x.shape == (10000, 1, 28, 28) and x.dtype == np.float32 and 0 <= x.array.min() and x.array.max() <= 1
+
+
+# ------------------------------------------------------------------ torchvision's constructor forms
+
+
+def test_train_flag_is_an_alias_of_split(tmp_path):
+    written = make_mnist_dir(tmp_path / "fm", n_train=12, n_test=7)
+    assert len(FashionMNIST(root=tmp_path / "fm", train=True, download=False)) == 12
+    test = FashionMNIST(root=tmp_path / "fm", train=False, download=False)
+    assert len(test) == 7 and test.split == "test" and test.train is False
+    assert len(FashionMNIST(tmp_path / "fm", False, download=False)) == 7  # torchvision's positional train
+    assert len(FashionMNIST(root=tmp_path / "fm", split="test", train=False, download=False)) == 7
+    np.testing.assert_array_equal(test.targets, written["test"][1])
+    with pytest.raises(ValueError, match="split='test' and train=True disagree"):
+        FashionMNIST(root=tmp_path / "fm", split="test", train=True, download=False)
+    with pytest.raises(TypeError, match="train must be True or False"):
+        FashionMNIST(root=tmp_path / "fm", train="yes", download=False)
+
+
+def test_target_transform_applies_to_labels_and_loader_honours_it(tmp_path):
+    from ember.data import DataLoader
+
+    written = make_mnist_dir(tmp_path / "fm", n_train=10)
+    ds = MNIST(root=tmp_path / "fm", train=True, download=False, target_transform=lambda y: y + 100)
+    assert ds[3][1] == int(written["train"][1][3]) + 100
+    x, y = next(iter(DataLoader(ds, batch_size=10)))
+    np.testing.assert_array_equal(y.array, written["train"][1].astype(np.int64) + 100)
+    assert x.shape == (10, 1, 28, 28)
+    with pytest.raises(TypeError, match="target_transform must be callable"):
+        MNIST(root=tmp_path / "fm", download=False, target_transform="onehot")
+
+
+def test_torchvision_raw_layout_under_root(tmp_path):
+    make_mnist_dir(tmp_path / "data" / "FashionMNIST" / "raw", n_train=9, gz=False)
+    ds = FashionMNIST(root=tmp_path / "data", train=True, download=False)
+    assert len(ds) == 9 and ds.root == tmp_path / "data" / "FashionMNIST" / "raw"
