@@ -219,16 +219,26 @@ class Module:
                 p.grad.array[...] = 0
 
     def to(self, *args, **kwargs) -> "Module":
-        """Accepts 'cpu' and a floating dtype (casts parameters and floating buffers)."""
+        """``model.to(device)``, ``model.to(dtype)``, ``model.to(device, dtype)``, ``model.to(tensor)`` (its dtype)
+        and the keyword forms, as in PyTorch: the device must be the CPU; a floating dtype casts the parameters
+        and floating buffers."""
+        from ember import devices as _devices
         from ember import dtypes as _dt
 
-        dtype = kwargs.get("dtype")
+        dtype = kwargs.pop("dtype", None)
+        _devices.check(kwargs.pop("device", None))
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}; valid ones are device, dtype, "
+                            "non_blocking, memory_format")
         for a in args:
-            if isinstance(a, str) and a == "cpu":
-                continue
-            if isinstance(a, str) and not _dt.is_dtype_name(a):
-                raise ValueError(f"ember runs on the CPU only; got device {a!r}")
-            dtype = a
+            if isinstance(a, Tensor):
+                dtype = a.array.dtype
+            elif isinstance(a, str) and not _dt.is_dtype_name(a) or isinstance(a, int) and not isinstance(a, bool):
+                _devices.check(a)
+            elif a is not None:
+                dtype = a
         if dtype is not None:
             d = _dt.resolve(dtype)
             for t in list(self.parameters()) + list(self.buffers()):
@@ -244,6 +254,10 @@ class Module:
 
     def cpu(self) -> "Module":
         return self
+
+    def cuda(self, device=None) -> "Module":
+        raise RuntimeError("ember runs on the CPU only: there is no CUDA device (ember.cuda.is_available() is False); "
+                           "use model.to(device) with device = ember.device('cpu')")
 
     # ---------------------------------------------------------------- calling
     def forward(self, *args, **kwargs):

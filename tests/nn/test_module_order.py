@@ -1,4 +1,5 @@
 """Re-assigning a registered submodule or parameter keeps its place, as in PyTorch."""
+import numpy as np
 import pytest
 
 import ember
@@ -46,3 +47,19 @@ def test_a_shared_module_is_saved_under_every_name_like_pytorch(torch):
     assert [n for n, _ in e.named_modules(remove_duplicate=False)] == [
         n for n, _ in t.named_modules(remove_duplicate=False)]
     assert e.load_state_dict(e.state_dict()) == ([], [])
+
+
+def test_module_to_takes_pytorchs_forms_and_refuses_other_devices():
+    model = ember.nn.Sequential(ember.nn.Linear(2, 3), ember.nn.BatchNorm1d(3))
+    device = ember.device("cuda" if ember.cuda.is_available() else "cpu")
+    assert model.to(device) is model and model.to("cpu", ember.float64) is model
+    assert model[0].weight.dtype == np.float64 and model[1].running_mean.dtype == np.float64
+    assert model[1].num_batches_tracked.dtype == np.int64  # integer buffers keep their dtype
+    model.to(ember.zeros(1), non_blocking=True)  # a tensor's dtype
+    assert model[0].weight.dtype == np.float32
+    model.to(device=device, dtype=ember.float32)
+    for bad in (lambda: model.to("cuda"), lambda: model.to(device="cuda:0"), lambda: model.to(0), model.cuda):
+        with pytest.raises(RuntimeError, match="ember runs on the CPU only"):
+            bad()
+    with pytest.raises(TypeError, match="unexpected keyword arguments \\['copy'\\]"):
+        model.to(copy=True)
