@@ -204,6 +204,18 @@ def dense_backward(g, cache, need_x: bool, need_w: bool, need_b: bool):
     return gx, gw, gb
 
 
+def input_grad(g, w, x_shape, stride, padding, dilation):
+    """dx of y = conv(x, w) for an input of shape ``x_shape`` whose output gradient is ``g``, without x: the
+    input's values are never read for dx, so a zero-strided stand-in of that shape takes its place (this is
+    a transposed convolution's forward)."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    kh, kw = w.shape[2:]
+    ho, wo = g.shape[2:]
+    stand_in = np.broadcast_to(np.zeros((), g.dtype), tuple(x_shape))
+    cache = (w.reshape(w.shape[0], -1), stand_in, (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo), False)
+    return dense_backward(g, cache, True, False, False)[0]
+
+
 def _weight_grad(g, x, w2, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, rows):
     """dW = g · colsᵀ, accumulated over chunks of images whose columns are rebuilt from x."""
     n, c = x.shape[:2]

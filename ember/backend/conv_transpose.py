@@ -20,21 +20,6 @@ def out_size(size: int, k: int, s: int, p: int, d: int, op: int) -> int:
     return (size - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
-def _conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
-    """dx of the unpadded conv y = conv(x, w) over an input of ``x_shape`` whose output gradient is ``g``.
-
-    conv2d.dense_backward takes the cache dense_forward would have built: (w as a matrix, the input, the
-    geometry, the row-layout flag). Only the input's *shape* is read when no weight gradient is asked for,
-    so a zero-strided broadcast stands in for it (no memory).
-    """
-    kh, kw = w.shape[2:]
-    (sh, sw), (dh, dw) = stride, dilation
-    ho, wo = g.shape[2:]
-    stand_in = np.broadcast_to(np.zeros((), g.dtype), x_shape)
-    cache = (w.reshape(w.shape[0], -1), stand_in, (kh, kw, sh, sw, 0, 0, dh, dw, ho, wo), False)
-    return C.dense_backward(g, cache, True, False, False)[0]
-
-
 def _crop(full: np.ndarray, ph: int, pw: int, ho: int, wo: int) -> np.ndarray:
     """Rows ph .. ph + ho and columns pw .. pw + wo of ``full``, zeros where that passes its end."""
     n, c, hf, wf = full.shape
@@ -53,7 +38,7 @@ def forward(x: np.ndarray, w: np.ndarray, stride: tuple, padding: tuple, output_
     kh, kw = w.shape[2:]
     (sh, sw), (ph, pw), (oph, opw), (dh, dw) = stride, padding, output_padding, dilation
     full_shape = (n, w.shape[1], out_size(h, kh, sh, 0, dh, 0), out_size(wd, kw, sw, 0, dw, 0))
-    full = _conv_input_grad(x, w, full_shape, (sh, sw), (dh, dw))
+    full = C.input_grad(x, w, full_shape, (sh, sw), (0, 0), (dh, dw))
     return _crop(full, ph, pw, out_size(h, kh, sh, ph, dh, oph), out_size(wd, kw, sw, pw, dw, opw))
 
 

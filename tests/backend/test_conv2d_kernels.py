@@ -125,3 +125,15 @@ def test_no_columns_are_kept_for_backward(geo):
     cache = C.dense_forward(x, w, None, (s, s), (p, p), (d, d))[1]
     kept = [a for a in cache if isinstance(a, np.ndarray)]
     assert sum(a.nbytes for a in kept) == x.nbytes + w.nbytes  # x and the weight matrix, nothing else
+
+
+@pytest.mark.parametrize("stride,padding,dilation", [((1, 1), (1, 1), (1, 1)), ((2, 2), (1, 0), (1, 1)),
+                                                     ((1, 1), (0, 0), (2, 1)), ((3, 2), (2, 2), (1, 2))])
+def test_input_grad_needs_only_the_shape_of_x(stride, padding, dilation):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 9, 8))
+    w = rng.standard_normal((4, 3, 3, 3))
+    out, _ = C.dense_forward(x, w, None, stride, padding, dilation)
+    g = rng.standard_normal(out.shape)
+    gx, _ = reference_grads(x, w, g, stride, padding, dilation, 1)
+    np.testing.assert_allclose(C.input_grad(g, w, x.shape, stride, padding, dilation), gx, rtol=1e-10, atol=1e-10)
