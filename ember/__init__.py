@@ -21,7 +21,7 @@ from ember.ops.api import (  # noqa: F401
 from ember.ops.api import (  # noqa: F401
     aminmax, arctan2, argsort, argwhere, atan2, ceil, clamp_max, clamp_min, cos, count_nonzero, cumprod, cumsum,
     diag, dot, einsum, erf, fix, floor, frac, ger, isclose, lerp, log2, log10, logical_and, logical_not,
-    logical_or, logical_xor, masked_select, median, moveaxis, movedim, nonzero, outer, reciprocal,
+    logical_or, logical_xor, masked_select, median, meshgrid, moveaxis, movedim, nonzero, outer, reciprocal,
     repeat_interleave, roll, round, scatter, scatter_add, sin, sort, std_mean, take, tan, tril, triu, trunc,
     unique, var_mean,
 )

@@ -374,6 +374,12 @@ class Tensor:
     def detach(self) -> "Tensor":
         return Tensor._wrap(self.array)
 
+    def detach_(self) -> "Tensor":
+        """Cut this tensor from the graph in place: it becomes a leaf that does not require grad."""
+        self._ctx = None
+        self.requires_grad = False
+        return self
+
     def clone(self) -> "Tensor":
         from ember.ops import shape as _s
 

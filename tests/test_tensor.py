@@ -398,3 +398,11 @@ def test_assigning_data_replaces_the_values():
     assert p.tolist() == [5.0, 5.0]
     with pytest.raises(TypeError, match="Tensor.data must be set to a tensor or a NumPy array, got int"):
         p.data = 3
+
+
+def test_detach_in_place_makes_a_leaf_outside_the_graph():
+    x = ember.ones(2, requires_grad=True)
+    y = x * 2
+    assert y.detach_() is y and not y.requires_grad and y.is_leaf
+    (y * x).sum().backward()  # y is a constant now
+    np.testing.assert_array_equal(x.grad.array, [2.0, 2.0])

@@ -414,6 +414,28 @@ def expand(x: Tensor, *shape) -> Tensor:
     return S.Expand.apply(x, shape=_shape(shape))
 
 
+def meshgrid(*tensors, indexing: str = "ij") -> tuple:
+    """Coordinate grids from 1-D tensors (PyTorch's default ``indexing='ij'``; ``'xy'`` swaps the first two
+    axes, as NumPy's default); each grid is an expanded view, so gradients flow back to its tensor."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    for i, t in enumerate(ts):
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid expects 0-d or 1-d tensors, got tensor {i} of shape {t.shape}")
+    ts = [t.reshape(-1) for t in ts]
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t.shape[0] for t in ts)
+    grids = [expand(t.reshape((1,) * i + (-1,) + (1,) * (len(ts) - i - 1)), *shape) for i, t in enumerate(ts)]
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
 def broadcast_to(x: Tensor, shape) -> Tensor:
     return S.Expand.apply(x, shape=tuple(shape))
 

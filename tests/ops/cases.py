@@ -54,6 +54,12 @@ def _c(rng_seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(rng_seed)
 
 
+def _grid_mix(grids):
+    """Every grid of a meshgrid in one output (each input then has a gradient to check)."""
+    x, y, z = grids
+    return x * y + z
+
+
 def T(lib, array):
     """A constant (non-differentiable) tensor of the given library."""
     return lib.tensor(np.asarray(array))
@@ -253,6 +259,10 @@ SHAPE = [
     Case("roll", lambda lib, F, a: lib.roll(a, 1, 0), (((3, 4), "n"),)),
     Case("roll_dims", lambda lib, F, a: a.roll((2, -1), (1, 2)), (((2, 3, 4), "n"),)),
     Case("roll_flat", lambda lib, F, a: lib.roll(a, 5), (((3, 4), "n"),)),
+    Case("meshgrid_ij", lambda lib, F, a, b: lib.stack(lib.meshgrid(a, b, indexing="ij")) * 1.5,
+         (((3,), "n"), ((4,), "n"))),
+    Case("meshgrid_xy", lambda lib, F, a, b, c: _grid_mix(lib.meshgrid(a, b, c, indexing="xy")),
+         (((3,), "n"), ((2,), "n"), ((4,), "n"))),
     Case("movedim", lambda lib, F, a: lib.movedim(a, 0, -1), (((2, 3, 4), "n"),)),
     Case("movedim_many", lambda lib, F, a: a.movedim((0, 1), (2, 0)), (((2, 3, 4), "n"),)),
     Case("moveaxis", lambda lib, F, a: lib.moveaxis(a, -1, 0), (((2, 3, 4), "n"),)),
