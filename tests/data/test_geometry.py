@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as TF
 from PIL import Image
 
 from ember.data.geometry import CenterCrop, Pad, Resize
@@ -17,7 +15,8 @@ def batch(n=2, c=3, h=17, w=23, seed=0):
 
 @pytest.mark.parametrize("size", [(9, 11), (30, 40), (17, 5), (40, 7)])
 @pytest.mark.parametrize("antialias", [True, False])
-def test_resize_matches_torch_interpolate(size, antialias):
+def test_resize_matches_torch_interpolate(size, antialias, torch):
+    TF = torch.nn.functional
     x = batch()
     ref = TF.interpolate(torch.tensor(x), size=size, mode="bilinear", align_corners=False, antialias=antialias)
     np.testing.assert_allclose(Resize(size, antialias=antialias)(x), ref.numpy(), atol=1e-5)
