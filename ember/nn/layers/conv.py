@@ -15,7 +15,44 @@ from ember.tensor import Tensor
 __all__ = ["Conv2d", "ConvTranspose2d"]
 
 
-class Conv2d(Module):
+class _ConvNd(Module):
+    """What Conv2d and ConvTranspose2d share (PyTorch's ``_ConvNd``): the channel and group checks, the
+    kernel geometry, and the weight and bias with their default initialisation."""
+
+    def _geometry(self, name: str, in_channels: int, out_channels: int, kernel_size, stride, dilation,
+                  groups: int) -> None:
+        self.in_channels = positive_int(in_channels, "in_channels", name)
+        self.out_channels = positive_int(out_channels, "out_channels", name)
+        self.groups = positive_int(groups, "groups", name)
+        if in_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
+        if out_channels % groups:
+            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+        self.kernel_size = pair(int_or_pair(kernel_size, "kernel_size", name))
+        self.stride = pair(int_or_pair(stride, "stride", name))
+        self.dilation = pair(int_or_pair(dilation, "dilation", name))
+
+    def _parameters_of_shape(self, shape: tuple, bias: bool, dtype, init) -> None:
+        """Create weight (``shape``) and bias (``out_channels``), then initialise them."""
+        if init is not None:
+            _init._resolve_weight(init)  # an unknown name fails here, not at the first reset
+        self.init = init
+        d = _dt.resolve(dtype)
+        self.weight = Parameter(np.empty(shape, d))
+        if bias:
+            self.bias = Parameter(np.empty((self.out_channels,), d))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init.default_weight_init_(self.weight, self.init)
+        if self.bias is not None:
+            fan_in, _ = _init._calculate_fan_in_and_fan_out(self.weight)
+            _init.default_bias_init_(self.bias, fan_in)
+
+
+class Conv2d(_ConvNd):
     """out[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c] (cross-correlation), weight (C_out, C_in/groups, kH, kW).
 
     ``padding`` is an int, a pair, ``'valid'`` (no padding) or ``'same'`` (output size = input size;
@@ -28,16 +65,7 @@ class Conv2d(Module):
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, init=None):
         super().__init__()
         name = "Conv2d"
-        self.in_channels = positive_int(in_channels, "in_channels", name)
-        self.out_channels = positive_int(out_channels, "out_channels", name)
-        self.groups = positive_int(groups, "groups", name)
-        if in_channels % groups:
-            raise ValueError(f"Conv2d: in_channels ({in_channels}) must be divisible by groups ({groups})")
-        if out_channels % groups:
-            raise ValueError(f"Conv2d: out_channels ({out_channels}) must be divisible by groups ({groups})")
-        self.kernel_size = pair(int_or_pair(kernel_size, "kernel_size", name))
-        self.stride = pair(int_or_pair(stride, "stride", name))
-        self.dilation = pair(int_or_pair(dilation, "dilation", name))
+        self._geometry(name, in_channels, out_channels, kernel_size, stride, dilation, groups)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Conv2d: padding must be an int, a pair, 'same' or 'valid'; got {padding!r}")
@@ -52,22 +80,7 @@ class Conv2d(Module):
         if padding_mode != "zeros":
             raise ValueError(f"Conv2d: padding_mode {padding_mode!r} is not supported; ember pads with 'zeros'")
         self.padding_mode = padding_mode
-        if init is not None:
-            _init._resolve_weight(init)
-        self.init = init
-        d = _dt.resolve(dtype)
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups) + self.kernel_size, d))
-        if bias:
-            self.bias = Parameter(np.empty((out_channels,), d))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        _init.default_weight_init_(self.weight, self.init)
-        if self.bias is not None:
-            fan_in, _ = _init._calculate_fan_in_and_fan_out(self.weight)
-            _init.default_bias_init_(self.bias, fan_in)
+        self._parameters_of_shape((out_channels, in_channels // groups) + self.kernel_size, bias, dtype, init)
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim == 3:  # unbatched (C, H, W), as PyTorch accepts
@@ -93,7 +106,7 @@ class Conv2d(Module):
         return s
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_ConvNd):
     """The transpose of a Conv2d (the gradient of a conv w.r.t. its input, used as a layer): learned
     upsampling for decoders, U-Nets and GAN generators. Weight (C_in, C_out/groups, kH, kW), as PyTorch's;
     output size (H − 1)·s − 2p + d·(k − 1) + output_padding + 1, or the ``output_size`` given to forward.
@@ -104,17 +117,8 @@ class ConvTranspose2d(Module):
                  groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None, init=None):
         super().__init__()
         name = "ConvTranspose2d"
-        self.in_channels = positive_int(in_channels, "in_channels", name)
-        self.out_channels = positive_int(out_channels, "out_channels", name)
-        self.groups = positive_int(groups, "groups", name)
-        if in_channels % groups:
-            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
-        if out_channels % groups:
-            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
-        self.kernel_size = pair(int_or_pair(kernel_size, "kernel_size", name))
-        self.stride = pair(int_or_pair(stride, "stride", name))
+        self._geometry(name, in_channels, out_channels, kernel_size, stride, dilation, groups)
         self.padding = pair(int_or_pair(padding, "padding", name, allow_zero=True))
-        self.dilation = pair(int_or_pair(dilation, "dilation", name))
         self.output_padding = pair(int_or_pair(output_padding, "output_padding", name, allow_zero=True))
         if any(op >= max(s, d) for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
             raise ValueError(f"{name}: output_padding {self.output_padding} must be smaller than either stride "
@@ -122,22 +126,7 @@ class ConvTranspose2d(Module):
         if padding_mode != "zeros":
             raise ValueError(f"{name}: only padding_mode 'zeros' is supported (as in PyTorch), got {padding_mode!r}")
         self.padding_mode = padding_mode
-        if init is not None:
-            _init._resolve_weight(init)
-        self.init = init
-        d = _dt.resolve(dtype)
-        self.weight = Parameter(np.empty((in_channels, out_channels // groups) + self.kernel_size, d))
-        if bias:
-            self.bias = Parameter(np.empty((out_channels,), d))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        _init.default_weight_init_(self.weight, self.init)
-        if self.bias is not None:
-            fan_in, _ = _init._calculate_fan_in_and_fan_out(self.weight)
-            _init.default_bias_init_(self.bias, fan_in)
+        self._parameters_of_shape((in_channels, out_channels // groups) + self.kernel_size, bias, dtype, init)
 
     def _output_padding(self, input: Tensor, output_size) -> tuple:
         """The output_padding that gives ``output_size`` (PyTorch's forward(input, output_size))."""
