@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ember.optim.optimizer import Optimizer, check_bool, check_nonnegative, check_unit_interval, kernel_options
+from ember.optim.optimizer import Optimizer, kernel_options
 
 __all__ = ["Adadelta"]
 
@@ -35,13 +35,6 @@ class Adadelta(Optimizer):
                         **kernel_options(capturable=capturable, foreach=foreach, differentiable=differentiable,
                                          has=("capturable", "foreach", "differentiable")))
         super().__init__(params, defaults)
-
-    def _check_options(self, o: dict[str, Any]) -> None:
-        super()._check_options(o)
-        check_unit_interval("rho", o["rho"], "rho")
-        check_nonnegative("eps", o["eps"], "epsilon")
-        check_nonnegative("weight_decay", o["weight_decay"], "weight decay")
-        check_bool("maximize", o["maximize"])
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         if not state:

@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ember.optim.optimizer import Optimizer, check_bool, check_nonnegative, kernel_options
+from ember.optim.optimizer import Optimizer, kernel_options
 
 __all__ = ["Adagrad"]
 
@@ -53,11 +53,6 @@ class Adagrad(Optimizer):
 
     def _check_options(self, o: dict[str, Any]) -> None:
         super()._check_options(o)
-        check_nonnegative("lr_decay", o["lr_decay"], "learning-rate decay")
-        check_nonnegative("weight_decay", o["weight_decay"], "weight decay")
-        check_nonnegative("initial_accumulator_value", o["initial_accumulator_value"], "initial accumulator value")
-        check_nonnegative("eps", o["eps"], "epsilon")
-        check_bool("maximize", o["maximize"])
         n = o["reset_every"]
         if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
             raise ValueError(f"invalid reset_every={n!r}; it must be None (never reset) or a positive number of steps")

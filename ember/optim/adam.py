@@ -6,19 +6,9 @@ from typing import Any, Iterable
 import numpy as np
 
 from ember.optim._kernels import lerp_
-from ember.optim.optimizer import (
-    Optimizer, _is_real, check_bool, check_nonnegative, check_unit_interval, kernel_options,
-)
+from ember.optim.optimizer import Optimizer, kernel_options
 
 __all__ = ["Adam", "AdamW"]
-
-
-def check_betas(betas) -> None:
-    """Adam-family ``betas``: a pair (beta1, beta2), each in [0, 1)."""
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(_is_real(b) for b in betas):
-        raise ValueError(f"invalid betas={betas!r}; it must be a pair of numbers (beta1, beta2), e.g. (0.9, 0.999)")
-    check_unit_interval("betas[0]", betas[0], "beta1")
-    check_unit_interval("betas[1]", betas[1], "beta2")
 
 
 class Adam(Optimizer):
@@ -58,15 +48,6 @@ class Adam(Optimizer):
                         **kernel_options(foreach=foreach, capturable=capturable, differentiable=differentiable,
                                          fused=fused, has=("foreach", "capturable", "differentiable", "fused")))
         super().__init__(params, defaults)
-
-    def _check_options(self, o: dict[str, Any]) -> None:
-        super()._check_options(o)
-        check_betas(o["betas"])
-        check_nonnegative("eps", o["eps"], "epsilon")
-        check_nonnegative("weight_decay", o["weight_decay"], "weight decay")
-        check_bool("amsgrad", o["amsgrad"])
-        check_bool("maximize", o["maximize"])
-        check_bool("decoupled_weight_decay", o["decoupled_weight_decay"])
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         if not state:

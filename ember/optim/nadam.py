@@ -6,8 +6,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ember.optim._kernels import lerp_
-from ember.optim.adam import check_betas
-from ember.optim.optimizer import Optimizer, check_bool, check_nonnegative, kernel_options
+from ember.optim.optimizer import Optimizer, kernel_options
 
 __all__ = ["NAdam"]
 
@@ -41,15 +40,6 @@ class NAdam(Optimizer):
                         **kernel_options(foreach=foreach, capturable=capturable, differentiable=differentiable,
                                          has=("foreach", "capturable", "differentiable")))
         super().__init__(params, defaults)
-
-    def _check_options(self, o: dict[str, Any]) -> None:
-        super()._check_options(o)
-        check_betas(o["betas"])
-        check_nonnegative("eps", o["eps"], "epsilon")
-        check_nonnegative("weight_decay", o["weight_decay"], "weight decay")
-        check_nonnegative("momentum_decay", o["momentum_decay"], "momentum decay")
-        check_bool("decoupled_weight_decay", o["decoupled_weight_decay"])
-        check_bool("maximize", o["maximize"])
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         if not state:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections import defaultdict
+from functools import partial
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -64,6 +65,32 @@ def check_unit_interval(name: str, value, what: str = "", closed_right: bool = F
 def check_bool(name: str, value) -> None:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {name}={value!r}")
+
+
+def check_betas(betas) -> None:
+    """Adam-family ``betas``: a pair (beta1, beta2), each in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(_is_real(b) for b in betas):
+        raise ValueError(f"invalid betas={betas!r}; it must be a pair of numbers (beta1, beta2), e.g. (0.9, 0.999)")
+    check_unit_interval("betas[0]", betas[0], "beta1")
+    check_unit_interval("betas[1]", betas[1], "beta2")
+
+
+#: How each option that several optimizers share is validated, by name (``_check_options`` applies those a
+#: group has; a subclass adds only its own rules).
+OPTION_CHECKS: dict[str, Callable[[Any], None]] = {
+    "eps": partial(check_nonnegative, "eps", what="epsilon"),
+    "weight_decay": partial(check_nonnegative, "weight_decay", what="weight decay"),
+    "lr_decay": partial(check_nonnegative, "lr_decay", what="learning-rate decay"),
+    "initial_accumulator_value": partial(check_nonnegative, "initial_accumulator_value",
+                                         what="initial accumulator value"),
+    "momentum_decay": partial(check_nonnegative, "momentum_decay", what="momentum decay"),
+    "momentum": partial(check_unit_interval, "momentum"),
+    "dampening": partial(check_unit_interval, "dampening", closed_right=True),
+    "alpha": partial(check_unit_interval, "alpha", what="smoothing constant"),
+    "rho": partial(check_unit_interval, "rho", what="rho"),
+    "betas": check_betas,
+    **{k: partial(check_bool, k) for k in ("maximize", "amsgrad", "nesterov", "centered", "decoupled_weight_decay")},
+}
 
 
 def kernel_options(*, foreach=None, fused=None, capturable=False, differentiable=False, has=()) -> dict[str, Any]:
@@ -133,6 +160,10 @@ class Optimizer:
         if lr is not None and lr is not required:
             check_nonnegative("lr", lr, "learning rate")
         check_kernel_options(options)
+        for key, value in options.items():
+            check = OPTION_CHECKS.get(key)
+            if check is not None:
+                check(value)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Apply the update rule to one parameter array ``p`` in place, given its gradient ``g``."""

@@ -7,8 +7,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ember.optim._kernels import lerp_
-from ember.optim.adam import check_betas
-from ember.optim.optimizer import Optimizer, check_bool, check_nonnegative, kernel_options
+from ember.optim.optimizer import Optimizer, kernel_options
 
 __all__ = ["RAdam"]
 
@@ -41,14 +40,6 @@ class RAdam(Optimizer):
                         **kernel_options(foreach=foreach, capturable=capturable, differentiable=differentiable,
                                          has=("foreach", "capturable", "differentiable")))
         super().__init__(params, defaults)
-
-    def _check_options(self, o: dict[str, Any]) -> None:
-        super()._check_options(o)
-        check_betas(o["betas"])
-        check_nonnegative("eps", o["eps"], "epsilon")
-        check_nonnegative("weight_decay", o["weight_decay"], "weight decay")
-        check_bool("decoupled_weight_decay", o["decoupled_weight_decay"])
-        check_bool("maximize", o["maximize"])
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         if not state:

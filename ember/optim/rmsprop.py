@@ -5,8 +5,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ember.optim.optimizer import Optimizer, check_bool, check_nonnegative, check_unit_interval, kernel_options
 from ember.optim._kernels import lerp_
+from ember.optim.optimizer import Optimizer, kernel_options
 
 __all__ = ["RMSprop"]
 
@@ -47,15 +47,6 @@ class RMSprop(Optimizer):
                         **kernel_options(capturable=capturable, foreach=foreach, differentiable=differentiable,
                                          has=("capturable", "foreach", "differentiable")))
         super().__init__(params, defaults)
-
-    def _check_options(self, o: dict[str, Any]) -> None:
-        super()._check_options(o)
-        check_unit_interval("alpha", o["alpha"], "smoothing constant")
-        check_nonnegative("eps", o["eps"], "epsilon")
-        check_nonnegative("weight_decay", o["weight_decay"], "weight decay")
-        check_unit_interval("momentum", o["momentum"])
-        check_bool("centered", o["centered"])
-        check_bool("maximize", o["maximize"])
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         if not state:

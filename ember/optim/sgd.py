@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ember.optim.optimizer import Optimizer, check_bool, check_nonnegative, check_unit_interval, kernel_options
+from ember.optim.optimizer import Optimizer, kernel_options
 
 __all__ = ["SGD"]
 
@@ -52,11 +52,6 @@ class SGD(Optimizer):
 
     def _check_options(self, o: dict[str, Any]) -> None:
         super()._check_options(o)
-        check_unit_interval("momentum", o["momentum"])
-        check_unit_interval("dampening", o["dampening"], closed_right=True)
-        check_nonnegative("weight_decay", o["weight_decay"], "weight decay")
-        check_bool("nesterov", o["nesterov"])
-        check_bool("maximize", o["maximize"])
         if o["nesterov"] and (o["momentum"] <= 0 or o["dampening"] != 0):
             raise ValueError(f"Nesterov momentum requires a momentum > 0 and zero dampening, got "
                              f"momentum={o['momentum']!r}, dampening={o['dampening']!r}")

@@ -502,6 +502,18 @@ def test_adagrad_bad_options(options, match):
         eo.Adagrad([_p()], **options)
 
 
+@pytest.mark.parametrize("cls,options,match", [
+    (eo.Adadelta, dict(rho=1.0), r"rho.*\[0, 1\)"), (eo.Adadelta, dict(eps=-1.0), "epsilon"),
+    (eo.Adamax, dict(betas=(0.9, 1.0)), "beta2"), (eo.Adamax, dict(weight_decay=-1.0), "weight decay"),
+    (eo.NAdam, dict(momentum_decay=-1e-3), "momentum decay"), (eo.NAdam, dict(decoupled_weight_decay=1),
+                                                                 "decoupled_weight_decay must be True or False"),
+    (eo.RAdam, dict(betas=(1.2, 0.9)), "beta1"), (eo.RAdam, dict(maximize="no"), "maximize must be True or False"),
+])
+def test_new_optimizers_bad_options(cls, options, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        cls([_p()], lr=0.1, **options)
+
+
 def test_bad_params_arguments():
     p = _p()
     with pytest.raises(TypeError, match="single Tensor"):
