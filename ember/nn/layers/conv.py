@@ -51,6 +51,20 @@ class _ConvNd(Module):
             fan_in, _ = _init._calculate_fan_in_and_fan_out(self.weight)
             _init.default_bias_init_(self.bias, fan_in)
 
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if getattr(self, "output_padding", (0, 0)) != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
 
 class Conv2d(_ConvNd):
     """out[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c] (cross-correlation), weight (C_out, C_in/groups, kH, kW).
@@ -92,18 +106,6 @@ class Conv2d(_ConvNd):
             raise ValueError(f"Conv2d: input of shape {input.shape} has {input.shape[1]} channels, "
                              f"expected in_channels={self.in_channels}")
         return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-
-    def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
 
 
 class ConvTranspose2d(_ConvNd):
@@ -157,17 +159,3 @@ class ConvTranspose2d(_ConvNd):
                              f"expected in_channels={self.in_channels}")
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                 self._output_padding(input, output_size), self.groups, self.dilation)
-
-    def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
