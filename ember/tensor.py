@@ -626,16 +626,31 @@ class Tensor:
                       requires_grad=requires_grad)
 
     def __setitem__(self, index, value) -> None:
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError(
-                "in-place assignment to a tensor that requires grad is not recorded by ember's graph; "
-                "do it under ember.no_grad() or build a new tensor (ember.where, ember.cat)"
-            )
+        """``x[index] = value``. Outside the graph it writes into x's array (views see it). When x or the value
+        requires grad, it is recorded as PyTorch does, but as a new node: x takes the result (a new array) and
+        the node, and the values x held before become that node's input. A leaf that requires grad cannot be
+        assigned into (as in PyTorch), except under no_grad."""
         if isinstance(index, Tensor):
             index = index.array
         elif isinstance(index, tuple):
             index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
-        self.array[index] = value.array if isinstance(value, Tensor) else value
+        tracked = is_grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad))
+        if not tracked:
+            self.array[index] = value.array if isinstance(value, Tensor) else value
+            return
+        if self.requires_grad and self._ctx is None:
+            raise RuntimeError("a leaf tensor that requires grad cannot be assigned into in place; do it under "
+                               "ember.no_grad(), or assign into a copy (y = x.clone(); y[i] = v)")
+        from ember.ops.shape import SetItem
+
+        before = Tensor._wrap(self.array)  # what x was: the new node's input
+        before.requires_grad, before._ctx = self.requires_grad, self._ctx
+        if not isinstance(value, Tensor):
+            value = Tensor._wrap(np.asarray(value, dtype=self.array.dtype))
+        elif value.array.dtype != self.array.dtype:
+            value = value.type(self.array.dtype)
+        out = SetItem.apply(before, value, index=index)
+        self.array, self._ctx, self.requires_grad = out.array, out._ctx, True
 
     # ----------------------------------------------------------------- printing
     def __repr__(self) -> str:

@@ -406,3 +406,31 @@ def test_detach_in_place_makes_a_leaf_outside_the_graph():
     assert y.detach_() is y and not y.requires_grad and y.is_leaf
     (y * x).sum().backward()  # y is a constant now
     np.testing.assert_array_equal(x.grad.array, [2.0, 2.0])
+
+
+def test_assignment_into_the_graph_is_recorded_like_pytorch(torch):
+    w, tw = ember.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    h, th = ember.zeros(4, 2), torch.zeros(4, 2)
+    for t in range(4):  # an RNN-style loop filling a buffer row by row
+        h[t] = ember.tanh(w * (t + 1) * 0.3)
+        th[t] = torch.tanh(tw * (t + 1) * 0.3)
+    (h * h).sum().backward()
+    (th * th).sum().backward()
+    np.testing.assert_allclose(w.grad.array, tw.grad.numpy(), rtol=1e-6)
+    assert h.requires_grad and not h.is_leaf
+
+
+def test_assignment_rules():
+    x = ember.zeros(3)
+    view = x[1:]
+    x[1] = 5.0  # outside the graph: in place, views see it
+    assert view.tolist() == [5.0, 0.0]
+    leaf = ember.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf tensor that requires grad cannot be assigned into"):
+        leaf[0] = 1.0
+    with ember.no_grad():
+        leaf[0] = 1.0
+    assert leaf.tolist() == [1.0, 0.0, 0.0] and leaf.is_leaf
+    with pytest.raises(ValueError, match=r"cannot assign a value of shape \(2,\) to index"):
+        y = leaf * 2
+        y[0] = ember.ones(2)

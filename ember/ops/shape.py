@@ -149,6 +149,29 @@ class GetItem(Function):
         return (out,)
 
 
+class SetItem(Function):
+    """``a[index] = v`` as a new node (ember's graph records no in-place op): out = a with v written at
+    ``index``. Backward: the overwritten positions pass nothing back to a; v gets the gradient there
+    (summed over the positions it was broadcast to)."""
+
+    def forward(self, a, v, index):
+        self.index = index
+        out = a.copy()
+        try:
+            out[index] = v
+        except (IndexError, ValueError) as e:
+            raise type(e)(f"cannot assign a value of shape {np.shape(v)} to index {index!r} of a tensor of shape "
+                          f"{a.shape}: {e}") from None
+        return out
+
+    def backward(self, g):
+        ga = None
+        if self.needs_input_grad[0]:
+            ga = g.copy()
+            ga[self.index] = 0
+        return ga, (g[self.index] if self.needs_input_grad[1] else None)
+
+
 class Flip(Function):
     def forward(self, a, dims):
         self.dims = dims

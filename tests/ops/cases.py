@@ -60,6 +60,13 @@ def _grid_mix(grids):
     return x * y + z
 
 
+def _assigned(a, b, index):
+    """``y = 1.5·a; y[index] = b``: assignment into a tensor of the graph (recorded as a node)."""
+    y = a * 1.5
+    y[index] = b
+    return y * y
+
+
 def T(lib, array):
     """A constant (non-differentiable) tensor of the given library."""
     return lib.tensor(np.asarray(array))
@@ -259,6 +266,9 @@ SHAPE = [
     Case("roll", lambda lib, F, a: lib.roll(a, 1, 0), (((3, 4), "n"),)),
     Case("roll_dims", lambda lib, F, a: a.roll((2, -1), (1, 2)), (((2, 3, 4), "n"),)),
     Case("roll_flat", lambda lib, F, a: lib.roll(a, 5), (((3, 4), "n"),)),
+    Case("setitem_slice", lambda lib, F, a, b: _assigned(a, b, (slice(1, 3),)), (((4, 3), "n"), ((2, 3), "n"))),
+    Case("setitem_broadcast", lambda lib, F, a, b: _assigned(a, b, (slice(None), 1)), (((4, 3), "n"), ((1,), "n"))),
+    Case("setitem_rows", lambda lib, F, a, b: _assigned(a, b, ([0, 2],)), (((4, 3), "n"), ((2, 3), "n"))),
     Case("meshgrid_ij", lambda lib, F, a, b: lib.stack(lib.meshgrid(a, b, indexing="ij")) * 1.5,
          (((3,), "n"), ((4,), "n"))),
     Case("meshgrid_xy", lambda lib, F, a, b, c: _grid_mix(lib.meshgrid(a, b, c, indexing="xy")),

@@ -81,9 +81,9 @@ def test_shape_errors_are_sentences(call, message):
         call()
 
 
-def test_in_place_assignment_to_a_tensor_that_requires_grad_is_refused():
+def test_assignment_into_a_leaf_that_requires_grad_is_refused():
     x = ember.randn(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="in-place assignment"):
+    with pytest.raises(RuntimeError, match="a leaf tensor that requires grad cannot be assigned into in place"):
         x[0] = 1.0
     with ember.no_grad():
         x[0] = 1.0
