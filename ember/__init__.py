@@ -10,7 +10,8 @@ from ember.tensor import (  # noqa: F401
     randint_like, randn, randn_like, randperm, set_grad_enabled, tensor, zeros, zeros_like,
 )
 from ember.devices import device  # noqa: F401
-from ember import backends, cuda  # noqa: F401
+from ember import amp, backends, cuda  # noqa: F401
+from ember.amp import autocast  # noqa: F401
 from ember.ops.api import (  # noqa: F401
     abs, add, allclose, amax, amin, argmax, argmin, bmm, broadcast_to, cat, chunk, clamp, clip, concat, div, eq,
     equal, exp, expand, expm1, flatten, flip, gather, ge, gt, index_select, isfinite, isinf, isnan, le, log, log1p,

@@ -2,6 +2,8 @@
 so nothing is available; the seeding and cache calls scripts make unconditionally are harmless no-ops."""
 from __future__ import annotations
 
+from ember import amp  # noqa: F401  (ember.cuda.amp.GradScaler / autocast: PyTorch's older spelling)
+
 
 def is_available() -> bool:
     return False
