@@ -10,8 +10,11 @@ from ember.tensor import (  # noqa: F401
     randint_like, randn, randn_like, randperm, set_grad_enabled, tensor, zeros, zeros_like,
 )
 from ember.devices import device  # noqa: F401
-from ember import amp, backends, cuda  # noqa: F401
+from ember import accelerator, amp, backends, cuda  # noqa: F401
 from ember.amp import autocast  # noqa: F401
+from ember.backends import (  # noqa: F401
+    are_deterministic_algorithms_enabled, is_deterministic_algorithms_warn_only_enabled, use_deterministic_algorithms,
+)
 from ember.ops.api import (  # noqa: F401
     abs, add, allclose, amax, amin, argmax, argmin, bmm, broadcast_to, cat, chunk, clamp, clip, concat, div, eq,
     equal, exp, expand, expm1, flatten, flip, gather, ge, gt, index_select, isfinite, isinf, isnan, le, log, log1p,
@@ -28,6 +31,12 @@ from ember.ops.api import (  # noqa: F401
 )
 
 bool = bool_  # noqa: A001 - ember.bool like torch.bool
+
+from ember.ops.api import with_out as _with_out  # noqa: E402
+
+# torch.add(a, b, out=c), torch.matmul(x, y, out=z): the torch-level functions take out=; Tensor operators do not
+add, sub, mul, div, pow, maximum, minimum, matmul, mm, bmm, cat, concat, stack = map(  # noqa: A001
+    _with_out, (add, sub, mul, div, pow, maximum, minimum, matmul, mm, bmm, cat, concat, stack))
 
 from ember.backend import memory as _memory  # noqa: E402
 

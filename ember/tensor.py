@@ -213,6 +213,33 @@ class Function:
             out._ctx = ctx
         return out
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward object at {id(self):#x}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's walk down the graph (``loss.grad_fn.next_functions[0][0]``): one ``(node, 0)`` per tensor
+        input, the node that made it, an ``AccumulateGrad`` for a leaf that requires grad, or None. Empty once
+        backward has freed the graph."""
+        return tuple((_grad_node(p), 0) for p in (getattr(self, "parents", None) or ()) if p is not None)
+
+
+class AccumulateGrad:
+    """The graph's end at a leaf that requires grad (PyTorch's name); ``variable`` is the leaf."""
+
+    __slots__ = ("variable",)
+    next_functions = ()
+
+    def __init__(self, variable: "Tensor"):
+        self.variable = variable
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+def _grad_node(t: "Tensor"):
+    return t._ctx if t._ctx is not None else AccumulateGrad(t) if t.requires_grad else None
+
 
 _new_tensor = object.__new__  # Tensor.__new__, looked up once for the hot path in Function.apply
 
@@ -348,6 +375,12 @@ class Tensor:
 
     def __int__(self):
         return int(self.item())
+
+    def __format__(self, format_spec: str) -> str:
+        # PyTorch's: a 0-d tensor formats as its Python number (f"{acc:.4f}"); others only with an empty spec
+        if self.array.ndim == 0:
+            return self.array.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def __index__(self):
         if self.array.dtype.kind not in "iub" or self.array.size != 1:

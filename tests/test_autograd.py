@@ -199,3 +199,24 @@ def test_gradcheck_in_pytorchs_call_form():
             return g  # should be 2·t·g
 
     assert not autograd.gradcheck(lambda t: Wrong.apply(t).sum(), x, raise_exception=False)
+
+
+def test_grad_fn_prints_and_walks_like_pytorch():
+    # the autograd and neural-network tutorials: print(z.grad_fn); loss.grad_fn.next_functions[0][0]
+    x = ember.ones(5)
+    w = ember.randn(5, 3, requires_grad=True)
+    b = ember.randn(3, requires_grad=True)
+    z = ember.matmul(x, w) + b
+    assert repr(z.grad_fn).startswith("<AddBackward object at 0x")
+    (mm, _), (acc, index) = z.grad_fn.next_functions
+    assert type(mm).__name__ == "MatMul" and index == 0
+    assert type(acc).__name__ == "AccumulateGrad" and acc.variable is b and acc.next_functions == ()
+    (none, _), (acc_w, _) = mm.next_functions  # x does not require grad
+    assert none is None and acc_w.variable is w
+    loss = ember.nn.functional.mse_loss(z, ember.zeros(3))
+    node, depth = loss.grad_fn, 0
+    while node is not None and node.next_functions:
+        node, depth = node.next_functions[0][0], depth + 1
+    assert depth >= 2
+    loss.backward()
+    assert loss.grad_fn.next_functions == ()  # backward freed the graph

@@ -18,6 +18,28 @@ def test_the_usual_device_line_picks_the_cpu():
     ember.backends.cudnn.benchmark = True
 
 
+def test_the_accelerator_api_reports_none_so_scripts_pick_the_cpu():
+    # pytorch/examples' newer scripts: device = torch.accelerator.current_accelerator() if available else cpu
+    use_accel = ember.accelerator.is_available()
+    device = ember.accelerator.current_accelerator() if use_accel else ember.device("cpu")
+    assert not use_accel and device == "cpu"
+    assert ember.accelerator.current_accelerator() is None and ember.accelerator.device_count() == 0
+    with pytest.raises(RuntimeError, match="no accelerator"):
+        ember.accelerator.current_device_index()
+
+
+def test_use_deterministic_algorithms_is_recorded():
+    try:
+        ember.use_deterministic_algorithms(True, warn_only=True)  # the DCGAN tutorial's first lines
+        assert ember.are_deterministic_algorithms_enabled()
+        assert ember.is_deterministic_algorithms_warn_only_enabled()
+        with pytest.raises(TypeError, match="bool"):
+            ember.use_deterministic_algorithms(1)
+    finally:
+        ember.use_deterministic_algorithms(False)
+    assert not ember.are_deterministic_algorithms_enabled()
+
+
 @pytest.mark.parametrize("name", ["cuda", "cuda:0", "mps"])
 def test_other_devices_are_refused_saying_cpu_only(name):
     with pytest.raises(RuntimeError, match="CPU only"):

@@ -310,6 +310,14 @@ def test_repr():
     assert "grad_fn=<MulBackward>" in repr(ember.tensor([1.0], requires_grad=True) * 2)
 
 
+def test_a_0d_tensor_formats_as_its_number_like_pytorch():
+    acc = ember.tensor(7) / 8  # running_corrects.double() / dataset_size in PyTorch's tutorials
+    assert f"{acc:.4f}" == "0.8750" and f"{ember.tensor(3):>3d}" == "  3" and f"{ember.tensor(True)}" == "True"
+    assert f"{ember.tensor([1, 2])}" == str(ember.tensor([1, 2]))
+    with pytest.raises(TypeError, match="format"):
+        f"{ember.tensor([1.0, 2.0]):.2f}"
+
+
 # --------------------------------------------------------------------------- PyTorch call forms
 
 

@@ -1119,6 +1119,38 @@ def _inplace(op, ufunc, symbol: str):
     return iop
 
 
+def with_out(op):
+    """``op`` as a ``torch.*`` function taking PyTorch's ``out=`` (``torch.matmul(a, b, out=y)``): the result is
+    written into ``out`` (resized when its shape differs, as PyTorch does) and ``out`` is returned. Like
+    PyTorch's, ``out=`` records no graph, so it is refused when an argument requires grad. Tensor operators
+    keep the plain op, so arithmetic pays nothing for it."""
+    import functools
+    import warnings
+
+    @functools.wraps(op)
+    def fn(*args, out=None, **kwargs):
+        result = op(*args, **kwargs)
+        if out is None:
+            return result
+        if result.requires_grad or out.requires_grad:
+            raise RuntimeError(f"{op.__name__}(): functions with out=... arguments don't support automatic "
+                               "differentiation, but one of the arguments requires grad")
+        if not np.can_cast(result.array.dtype, out.array.dtype, casting="same_kind"):
+            raise RuntimeError(f"{op.__name__}(): result type {result.array.dtype} can't be cast "
+                               f"to the desired output type {out.array.dtype}")
+        if out.array.shape == result.array.shape:
+            np.copyto(out.array, result.array, casting="same_kind")
+        else:
+            if out.array.size:
+                warnings.warn(f"{op.__name__}(): an output with one or more elements was resized since it had "
+                              f"shape {list(out.array.shape)}, which does not match the required output shape "
+                              f"{list(result.array.shape)}", UserWarning, stacklevel=2)
+            out.array = result.array.astype(out.array.dtype)
+        return out
+
+    return fn
+
+
 def _install() -> None:
     T = Tensor
 

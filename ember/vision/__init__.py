@@ -32,6 +32,6 @@ What differs from torchvision, and why:
 * models take ``in_channels`` and ``input_size`` (small inputs use each family's small-input
   stem), and ``weights`` must be None: ember downloads no pretrained weights.
 """
-from ember.vision import datasets, models, transforms
+from ember.vision import datasets, models, transforms, utils
 
-__all__ = ["datasets", "models", "transforms"]
+__all__ = ["datasets", "models", "transforms", "utils"]

@@ -186,3 +186,27 @@ def test_einsum_keeps_float32_and_promotes_mixed_dtypes():
     a, b = ember.ones(2, 3), ember.ones(3, dtype=ember.float64)
     assert ember.einsum("ij,j->i", a, a[0]).dtype == np.float32
     assert ember.einsum("ij,j->i", a, b).dtype == np.float64
+
+
+def test_torch_level_functions_take_out_like_pytorch():
+    # the Tensors tutorial: torch.matmul(tensor, tensor.T, out=y3), torch.mul(tensor, tensor, out=z3)
+    tensor = ember.ones(4, 4)
+    y3 = ember.rand(4, 4)
+    keep = y3.array
+    assert ember.matmul(tensor, tensor.T, out=y3) is y3 and y3.array is keep  # written in place
+    np.testing.assert_array_equal(y3.numpy(), np.full((4, 4), 4.0))
+    z3 = ember.rand_like(tensor)
+    ember.mul(tensor, tensor * 2, out=z3)
+    np.testing.assert_array_equal(z3.numpy(), np.full((4, 4), 2.0))
+    grown = ember.empty(0)
+    assert ember.cat([tensor, tensor], dim=0, out=grown).shape == (8, 4)  # resized, silently when empty
+    with pytest.warns(UserWarning, match="resized"):
+        ember.add(tensor, 1, out=ember.zeros(3))
+    doubles = ember.zeros(4, 4, dtype=ember.float64)
+    ember.add(tensor, tensor, out=doubles)
+    assert doubles.dtype == ember.float64 and float(doubles.sum()) == 32.0
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type int64"):
+        ember.mul(tensor, tensor, out=ember.zeros(4, 4, dtype=ember.int64))
+    with pytest.raises(RuntimeError, match="out=... arguments don't support automatic differentiation"):
+        ember.mul(ember.ones(2, requires_grad=True), 2.0, out=ember.zeros(2))
+    assert (tensor * tensor).shape == (4, 4) and ember.mul(tensor, 3).shape == (4, 4)  # without out= unchanged
