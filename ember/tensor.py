@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+import weakref
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -164,6 +165,7 @@ class Function:
     """
 
     __slots__ = ("parents", "needs_input_grad", "saved", "__dict__")
+    versions = None  # the inputs' versions when recorded, kept only when one had been assigned into (x[i] = v)
 
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -182,11 +184,13 @@ class Function:
         arrays = []
         needs = []
         parents = []
-        record = False
+        record = versioned = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.array)
                 parents.append(x)
+                if x._version:
+                    versioned = True
                 if x.requires_grad:
                     needs.append(True)
                     record = True
@@ -207,8 +211,11 @@ class Function:
         out._ctx = None
         out._hooks = None
         out._retain = False
+        out._version = 0
         if record:
             ctx.parents = parents
+            if versioned:
+                ctx.versions = tuple(0 if p is None else p._version for p in parents)
             out.requires_grad = True
             out._ctx = ctx
         return out
@@ -263,7 +270,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 class Tensor:
     """An n-dimensional array that can record the operations applied to it."""
 
-    __slots__ = ("array", "requires_grad", "grad", "_ctx", "_hooks", "_retain", "name", "__weakref__")
+    __slots__ = ("array", "requires_grad", "grad", "_ctx", "_hooks", "_retain", "_version", "name", "__weakref__")
     __array_priority__ = 1000  # make ndarray + Tensor defer to Tensor.__radd__
 
     def __init__(self, data: Any, dtype=None, requires_grad: bool = False):
@@ -275,6 +282,7 @@ class Tensor:
         self._ctx: Function | None = None
         self._hooks: list | None = None
         self._retain = False
+        self._version = 0  # how many times x[i] = v was recorded on this tensor (see __setitem__)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -288,6 +296,7 @@ class Tensor:
         t._ctx = None
         t._hooks = None
         t._retain = False
+        t._version = 0
         return t
 
     # ----------------------------------------------------------------- the values
@@ -661,8 +670,9 @@ class Tensor:
     def __setitem__(self, index, value) -> None:
         """``x[index] = value``. Outside the graph it writes into x's array (views see it). When x or the value
         requires grad, it is recorded as PyTorch does, but as a new node: x takes the result (a new array) and
-        the node, and the values x held before become that node's input. A leaf that requires grad cannot be
-        assigned into (as in PyTorch), except under no_grad."""
+        the node, and the values x held before become that node's input; ops that read x earlier still send
+        their gradient to that earlier state (PyTorch tracks the same with version counters). A leaf that
+        requires grad cannot be assigned into (as in PyTorch), except under no_grad."""
         if isinstance(index, Tensor):
             index = index.array
         elif isinstance(index, tuple):
@@ -676,14 +686,19 @@ class Tensor:
                                "ember.no_grad(), or assign into a copy (y = x.clone(); y[i] = v)")
         from ember.ops.shape import SetItem
 
-        before = Tensor._wrap(self.array)  # what x was: the new node's input
-        before.requires_grad, before._ctx = self.requires_grad, self._ctx
         if not isinstance(value, Tensor):
             value = Tensor._wrap(np.asarray(value, dtype=self.array.dtype))
         elif value.array.dtype != self.array.dtype:
             value = value.type(self.array.dtype)
+        before = Tensor._wrap(self.array)  # what x was: the new node's input
+        before.requires_grad, before._ctx = self.requires_grad, self._ctx
         out = SetItem.apply(before, value, index=index)
+        # nodes that read x before keep reading that state: backward finds it by the version they recorded
+        _record_state(self, before)
         self.array, self._ctx, self.requires_grad = out.array, out._ctx, True
+        # the earlier state's values are not needed by any backward (each node saved what it reads): keep only
+        # its shape and dtype, so a buffer filled row by row does not hold every earlier copy of itself
+        before.array = np.broadcast_to(np.zeros((), self.array.dtype), self.array.shape)
 
     # ----------------------------------------------------------------- printing
     def __repr__(self) -> str:
@@ -707,6 +722,28 @@ _FREED = (
 )
 
 
+_earlier_states: dict[int, list[Tensor]] = {}
+"""id of a tensor assigned into while recorded (``x[i] = v``) → its earlier states: entry k is x at version k.
+(Keyed by id, with the entry dropped when the tensor dies: a WeakKeyDictionary would compare tensors with ==.)"""
+
+
+def _record_state(t: Tensor, before: Tensor) -> None:
+    states = _earlier_states.get(id(t))
+    if states is None:
+        states = _earlier_states[id(t)] = []
+        weakref.finalize(t, _earlier_states.pop, id(t), None)
+    states.append(before)
+    t._version += 1
+
+
+def _as_recorded(parents: list, versions: tuple | None) -> list:
+    """A node's inputs as they were when it was recorded (``versions`` None: all at version 0): an input
+    assigned into since then has moved on, and the node's gradient belongs to the state it read."""
+    if versions is None:
+        versions = (0,) * len(parents)
+    return [p if p is None or p._version == v else _earlier_states[id(p)][v] for p, v in zip(parents, versions)]
+
+
 def _topological_order(root: Tensor) -> list[Tensor]:
     """Tensors reachable from ``root`` through recorded nodes, inputs before outputs.
 
@@ -728,6 +765,9 @@ def _topological_order(root: Tensor) -> list[Tensor]:
                 parents = ctx.parents
                 if parents is None:
                     raise RuntimeError(_FREED)
+                if _earlier_states and (ctx.versions is not None or any(p is not None and p._version for p in parents)):
+                    parents = ctx.parents = _as_recorded(parents, ctx.versions)
+                    ctx.versions = None
                 for p in parents:
                     if p is not None and p.requires_grad and p not in state:
                         stack.append(p)

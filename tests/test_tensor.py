@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 import weakref
@@ -442,3 +443,36 @@ def test_assignment_rules():
     with pytest.raises(ValueError, match=r"cannot assign a value of shape \(2,\) to index"):
         y = leaf * 2
         y[0] = ember.ones(2)
+
+
+def test_ops_that_read_a_tensor_before_an_assignment_keep_their_gradient(torch):
+    """PyTorch's version counters, kept by ember: z read y before y[0] = 5, so z's gradient reaches x whole."""
+    out = []
+    for lib in (ember, torch):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2
+        z = y * 3  # reads all of y
+        y[0] = 5.0  # ... which then changes
+        (z.sum() + y.sum()).backward()
+        out.append(x.grad.numpy().copy())
+    np.testing.assert_array_equal(*out)  # [6, 8, 8], not [0, 8, 8]
+
+
+def test_a_node_that_saved_a_tensor_before_an_assignment_uses_the_values_it_saw():
+    x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    z = y * y  # saves y = [2, 4, 6]; PyTorch refuses backward here (a saved tensor was modified in place)
+    y[0] = 5.0
+    z.sum().backward()
+    np.testing.assert_array_equal(x.grad.array, [8.0, 16.0, 24.0])  # d(4x²)/dx with the values z saw
+
+
+def test_a_buffer_filled_row_by_row_keeps_no_earlier_copies():
+    h = ember.zeros(50, 1000)
+    w = ember.ones(1000, requires_grad=True)
+    for t in range(50):
+        h[t] = w * t
+    states = sys.modules["ember.tensor"]._earlier_states[id(h)]
+    assert len(states) == 50 and all(s.array.strides == (0, 0) for s in states)  # shape and dtype only
+    h.sum().backward()
+    np.testing.assert_allclose(w.grad.array, np.full(1000, sum(range(50)), np.float32))
