@@ -3,7 +3,10 @@
 Each block learns a residual F(x) and outputs ReLU(F(x) + x): the skip connection carries x (and its
 gradient) through unchanged, so a block only has to learn a correction and a very deep stack trains
 as easily as a shallow one. Where a block halves the resolution and widens the channels the shortcut
-has to change shape too (see ``shortcut`` below).
+has to change shape too (the block's ``downsample``; see ``PadShortcut`` and ``projection`` below).
+Module names follow torchvision (``conv1``, ``bn1``, ``layer1``…``layer4``, ``fc``; in a block ``conv1``, ``bn1``,
+``conv2``, ``bn2`` (, ``conv3``, ``bn3``), ``downsample``), so its state_dict keys and idioms such as
+``model.conv1 = nn.Conv2d(1, 64, 7, 2, 3, bias=False)`` carry over.
 
 Blocks: *basic* (3×3 → 3×3, ResNet-18/34 and the CIFAR nets) and *bottleneck* (1×1 reduce → 3×3 →
 1×1 expand ×4, ResNet-50; the stride sits on the 3×3 as in torchvision's reference). Initialisation as
@@ -29,52 +32,65 @@ def drop_path(p: float) -> nn.Module:
     return nn.StochasticDepth(p, mode="row") if p > 0 else nn.Identity()
 
 
-class BasicBlock(nn.Module):
-    """ReLU(F(x) + shortcut(x)) with F = 3×3 conv → BN → ReLU → 3×3 conv → BN."""
+class _Block(nn.Module):
+    """ReLU(F(x) + shortcut(x)): the residual branch F is ``residual``; the shortcut is ``downsample`` where the
+    block changes shape (None: the identity). Attribute names are torchvision's, so are the state_dict keys."""
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(self.drop_path(self.residual(x)) + identity)
+
+
+class BasicBlock(_Block):
+    """F = 3×3 conv → BN → ReLU → 3×3 conv → BN."""
 
     expansion = 1
 
-    def __init__(self, in_channels: int, planes: int, stride: int = 1, shortcut: nn.Module | None = None,
+    def __init__(self, in_channels: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
                  drop_rate: float = 0.0):
         super().__init__()
-        self.residual = nn.Sequential(
-            nn.Conv2d(in_channels, planes, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(),
-            nn.Conv2d(planes, planes, 3, padding=1, bias=False), nn.BatchNorm2d(planes),
-        )
-        self.shortcut = shortcut if shortcut is not None else nn.Identity()
-        self.drop_path = drop_path(drop_rate)
+        self.conv1 = nn.Conv2d(in_channels, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.stride = stride
+        self.drop_path = drop_path(drop_rate)
 
-    def forward(self, x):
-        return self.relu(self.drop_path(self.residual(x)) + self.shortcut(x))
+    def residual(self, x):
+        return self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
 
 
-class Bottleneck(nn.Module):
-    """ReLU(F(x) + shortcut(x)) with F = 1×1 conv (reduce) → BN → ReLU → 3×3 conv (stride) → BN → ReLU →
-    1×1 conv (expand to 4·planes) → BN."""
+class Bottleneck(_Block):
+    """F = 1×1 conv (reduce) → BN → ReLU → 3×3 conv (stride) → BN → ReLU → 1×1 conv (expand to 4·planes) → BN."""
 
     expansion = 4
 
-    def __init__(self, in_channels: int, planes: int, stride: int = 1, shortcut: nn.Module | None = None,
+    def __init__(self, in_channels: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
                  drop_rate: float = 0.0):
         super().__init__()
         out = planes * self.expansion
-        self.residual = nn.Sequential(
-            nn.Conv2d(in_channels, planes, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(),
-            nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(),
-            nn.Conv2d(planes, out, 1, bias=False), nn.BatchNorm2d(out),
-        )
-        self.shortcut = shortcut if shortcut is not None else nn.Identity()
-        self.drop_path = drop_path(drop_rate)
+        self.conv1 = nn.Conv2d(in_channels, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, out, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out)
         self.relu = nn.ReLU()
+        self.downsample = downsample
+        self.stride = stride
+        self.drop_path = drop_path(drop_rate)
 
-    def forward(self, x):
-        return self.relu(self.drop_path(self.residual(x)) + self.shortcut(x))
+    def residual(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.relu(self.bn2(self.conv2(x)))
+        return self.bn3(self.conv3(x))
 
 
 def last_residual_bn(block: nn.Module):
     """The BN that closes a block's residual branch (the one ``zero_init_residual`` zeroes)."""
-    return [m for m in block.residual.modules() if isinstance(m, nn.BatchNorm2d)][-1]
+    return block.bn3 if isinstance(block, Bottleneck) else block.bn2
 
 
 class PadShortcut(nn.Module):
@@ -121,11 +137,12 @@ class ResNet(SummaryMixin, nn.Module):
             raise ValueError(f"layers must give the number of blocks in each of the 4 stages, got {layers!r}")
         layers = [check_int(f"layers[{i}]", n) for i, n in enumerate(layers)]
         drop_path_rate = check_probability("drop_path_rate", drop_path_rate)
-        if is_small(input_size):
-            self.stem = nn.Sequential(nn.Conv2d(in_channels, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU())
-        else:
-            self.stem = nn.Sequential(nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False),
-                                      nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, stride=2, padding=1))
+        small = is_small(input_size)  # the stem: torchvision's names, so `model.conv1 = ...` works as there
+        self.conv1 = (nn.Conv2d(in_channels, 64, 3, padding=1, bias=False) if small else
+                      nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False))
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.Identity() if small else nn.MaxPool2d(3, stride=2, padding=1)
         rates = iter(linear_drop_rates(drop_path_rate, sum(layers)))
         stages, blocks, c = [], [], 64
         for i, (n, planes) in enumerate(zip(layers, (64, 128, 256, 512))):
@@ -145,7 +162,8 @@ class ResNet(SummaryMixin, nn.Module):
         _init_resnet(self, blocks, zero_init_residual)
 
     def forward(self, x):
-        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(self.avgpool(x).flatten(1))
 
 
@@ -167,7 +185,9 @@ class CifarResNet(SummaryMixin, nn.Module):
             raise ValueError(f"shortcut must be 'A' (zero-padding identity) or 'B' (1×1 projection), got {shortcut!r}")
         drop_path_rate = check_probability("drop_path_rate", drop_path_rate)
         n = (depth - 2) // 6
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.conv1 = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.relu = nn.ReLU()
         rates = iter(linear_drop_rates(drop_path_rate, 3 * n))
         stages, blocks, c = [], [], 16
         for i, planes in enumerate((16, 32, 64)):
@@ -188,7 +208,7 @@ class CifarResNet(SummaryMixin, nn.Module):
         _init_resnet(self, blocks, zero_init_residual)
 
     def forward(self, x):
-        x = self.layer3(self.layer2(self.layer1(self.stem(x))))
+        x = self.layer3(self.layer2(self.layer1(self.relu(self.bn1(self.conv1(x))))))
         return self.fc(self.avgpool(x).flatten(1))
 
 

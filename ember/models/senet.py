@@ -38,11 +38,14 @@ class SqueezeExcitation(nn.Module):
 class SEBottleneck(Bottleneck):
     """A ResNet bottleneck whose residual branch ends in a squeeze-and-excitation block."""
 
-    def __init__(self, in_channels: int, planes: int, stride: int = 1, shortcut: nn.Module | None = None,
+    def __init__(self, in_channels: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
                  drop_rate: float = 0.0, reduction: int = 16):
-        super().__init__(in_channels, planes, stride, shortcut, drop_rate)
+        super().__init__(in_channels, planes, stride, downsample, drop_rate)
         out = planes * self.expansion
-        self.residual.add_module("se", SqueezeExcitation(out, out // reduction))
+        self.se = SqueezeExcitation(out, out // reduction)
+
+    def residual(self, x):
+        return self.se(super().residual(x))
 
 
 @register_model

@@ -77,7 +77,7 @@ def test_reference_initialisations():
     assert _std(vgg.classifier[-1].weight) == pytest.approx(0.01, rel=0.1)
 
     resnet = zoo.resnet50(num_classes=10, input_size=32)
-    w = resnet.layer3[0].residual[3].weight
+    w = resnet.layer3[0].conv2.weight
     assert _std(w) == pytest.approx(math.sqrt(2 / (256 * 9)), rel=0.1)
 
     alex = zoo.alexnet(num_classes=10, input_size=32, init="paper")
@@ -102,10 +102,10 @@ def test_reference_initialisations():
 
 
 def test_small_input_stem_replaces_the_imagenet_stem():
-    small, large = zoo.resnet18(input_size=32).stem[0], zoo.resnet18(input_size=224).stem[0]
-    assert (small.kernel_size, small.stride) == ((3, 3), (1, 1))
-    assert (large.kernel_size, large.stride) == ((7, 7), (2, 2))
-    assert not any(isinstance(m, nn.MaxPool2d) for m in zoo.resnet18(input_size=32).stem)
+    small, large = zoo.resnet18(input_size=32), zoo.resnet18(input_size=224)
+    assert (small.conv1.kernel_size, small.conv1.stride) == ((3, 3), (1, 1))
+    assert (large.conv1.kernel_size, large.conv1.stride) == ((7, 7), (2, 2))
+    assert isinstance(small.maxpool, nn.Identity) and isinstance(large.maxpool, nn.MaxPool2d)
 
 
 def test_lenet5_pads_28_pixel_digits():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+import ember
 import ember.models as zoo
 from ember import nn
 
@@ -23,7 +24,7 @@ def test_list_models_names_every_builder_sorted():
 def test_get_builds_by_name_case_insensitively_and_passes_keyword_arguments():
     model = zoo.get("ResNet20", num_classes=3, in_channels=1)
     assert isinstance(model, zoo.CifarResNet) and model.fc.out_features == 3
-    assert model.stem[0].in_channels == 1
+    assert model.conv1.in_channels == 1
 
 
 def test_get_unknown_name_lists_the_valid_ones():
@@ -115,3 +116,32 @@ def test_imagenet_multiply_accumulates_match_the_published_figures(name, gmacs):
     # the per-image GMACs torchvision's reference tables list (rounded to 0.01), at 3×224×224
     s = zoo.summary(zoo.get(name), print_fn=None, batch_size=1)
     assert s.total_macs / 1e9 == pytest.approx(gmacs, abs=0.006)
+
+
+def _torchvision_resnet_keys(layers, bottleneck: bool) -> list[str]:
+    """torchvision's ResNet state_dict keys, written out from its module layout."""
+    bn = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    keys = ["conv1.weight"] + [f"bn1.{k}" for k in bn]
+    convs = 3 if bottleneck else 2
+    for stage, n in enumerate(layers, 1):
+        for b in range(n):
+            pre = f"layer{stage}.{b}."
+            for i in range(1, convs + 1):
+                keys += [f"{pre}conv{i}.weight"] + [f"{pre}bn{i}.{k}" for k in bn]
+            if b == 0 and (stage > 1 or bottleneck):
+                keys += [f"{pre}downsample.0.weight"] + [f"{pre}downsample.1.{k}" for k in bn]
+    return keys + ["fc.weight", "fc.bias"]
+
+
+@pytest.mark.parametrize("name,layers,bottleneck,count", [("resnet18", (2, 2, 2, 2), False, 122),
+                                                          ("resnet50", (3, 4, 6, 3), True, 320)])
+def test_resnet_state_dict_keys_are_torchvisions(name, layers, bottleneck, count):
+    keys = list(zoo.get(name).state_dict())
+    assert keys == _torchvision_resnet_keys(layers, bottleneck) and len(keys) == count
+
+
+def test_the_grayscale_resnet_idiom_works():
+    """`model.conv1 = nn.Conv2d(1, 64, ...)`: torchvision's ResNet-18 adapted to MNIST-sized inputs."""
+    model = zoo.resnet18(num_classes=10)
+    model.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    assert model(ember.randn(2, 1, 28, 28)).shape == (2, 10)
