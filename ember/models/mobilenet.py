@@ -97,11 +97,11 @@ class InvertedResidual(nn.Module):
         self.use_residual = stride == 1 and in_channels == out_channels
         layers = [ConvBNAct(in_channels, hidden, 1, activation=nn.ReLU6)] if expand_ratio != 1 else []
         layers += [ConvBNAct(hidden, hidden, 3, stride=stride, groups=hidden, activation=nn.ReLU6),
-                   ConvBNAct(hidden, out_channels, 1, activation=None)]
-        self.block = nn.Sequential(*layers)
+                   nn.Conv2d(hidden, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)]
+        self.conv = nn.Sequential(*layers)  # torchvision's name and layout: its state_dict keys
 
     def forward(self, x):
-        return x + self.block(x) if self.use_residual else self.block(x)
+        return x + self.conv(x) if self.use_residual else self.conv(x)
 
 
 # (expansion t, channels c, repeats n, first stride s) of the paper's Table 2

@@ -145,3 +145,27 @@ def test_the_grayscale_resnet_idiom_works():
     model = zoo.resnet18(num_classes=10)
     model.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
     assert model(ember.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_mobilenet_v2_state_dict_keys_are_torchvisions():
+    bn = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    keys = ["features.0.0.weight"] + [f"features.0.1.{k}" for k in bn]
+    keys += ["features.1.conv.0.0.weight"] + [f"features.1.conv.0.1.{k}" for k in bn]
+    keys += ["features.1.conv.1.weight"] + [f"features.1.conv.2.{k}" for k in bn]
+    for i in range(2, 18):
+        p = f"features.{i}.conv."
+        keys += [p + "0.0.weight"] + [p + f"0.1.{k}" for k in bn] + [p + "1.0.weight"] + [p + f"1.1.{k}" for k in bn]
+        keys += [p + "2.weight"] + [p + f"3.{k}" for k in bn]
+    keys += ["features.18.0.weight"] + [f"features.18.1.{k}" for k in bn] + ["classifier.1.weight", "classifier.1.bias"]
+    assert list(zoo.get("mobilenet_v2").state_dict()) == keys and len(keys) == 314
+
+
+@pytest.mark.parametrize("name,layers", [
+    ("vgg16", ["features.0", "features.2", "features.5", "features.7", "features.10", "features.12", "features.14",
+               "features.17", "features.19", "features.21", "features.24", "features.26", "features.28",
+               "classifier.0", "classifier.3", "classifier.6"]),
+    ("alexnet", ["features.0", "features.3", "features.6", "features.8", "features.10", "classifier.1",
+                 "classifier.4", "classifier.6"]),
+])
+def test_vgg_and_alexnet_state_dict_keys_are_torchvisions(name, layers):
+    assert list(zoo.get(name).state_dict()) == [f"{m}.{p}" for m in layers for p in ("weight", "bias")]
