@@ -122,10 +122,12 @@ class EfficientNet(SummaryMixin, nn.Module):
         rates = iter(linear_drop_rates(drop_path_rate, sum(st[-1] for st in stages), first_is_zero=True))
         c = stages[0][3]
         layers = [ConvBNSiLU(in_channels, c, 3, stride=1 if is_small(input_size) else 2)]
-        for t, k, s, _, c_out, n in stages:
+        for t, k, s, _, c_out, n in stages:  # one Sequential per stage, as torchvision (its state_dict keys)
+            blocks = []
             for i in range(n):
-                layers.append(MBConv(c, c_out, k, s if i == 0 else 1, t, next(rates)))
+                blocks.append(MBConv(c, c_out, k, s if i == 0 else 1, t, next(rates)))
                 c = c_out
+            layers.append(nn.Sequential(*blocks))
         head = 4 * c
         layers.append(ConvBNSiLU(c, head, 1))
         self.features = nn.Sequential(*layers)

@@ -24,14 +24,15 @@ class SqueezeExcitation(nn.Module):
     def __init__(self, channels: int, squeeze_channels: int, activation: type = None):
         super().__init__()
         channels, squeeze_channels = check_int("channels", channels), check_int("squeeze_channels", squeeze_channels)
-        self.squeeze = nn.AdaptiveAvgPool2d(1)
-        self.reduce = nn.Conv2d(channels, squeeze_channels, 1)
+        # torchvision's names (avgpool, fc1, fc2, scale_activation): EfficientNet's state_dict keys match its
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze_channels, 1)
         self.activation = (activation or nn.ReLU)()
-        self.expand = nn.Conv2d(squeeze_channels, channels, 1)
-        self.gate = nn.Sigmoid()
+        self.fc2 = nn.Conv2d(squeeze_channels, channels, 1)
+        self.scale_activation = nn.Sigmoid()
 
     def forward(self, x):
-        scale = self.gate(self.expand(self.activation(self.reduce(self.squeeze(x)))))
+        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
         return x * scale
 
 

@@ -169,3 +169,21 @@ def test_mobilenet_v2_state_dict_keys_are_torchvisions():
 ])
 def test_vgg_and_alexnet_state_dict_keys_are_torchvisions(name, layers):
     assert list(zoo.get(name).state_dict()) == [f"{m}.{p}" for m in layers for p in ("weight", "bias")]
+
+
+def test_efficientnet_b0_state_dict_keys_are_torchvisions():
+    bn = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+
+    def conv_bn(p):
+        return [p + "0.weight"] + [p + f"1.{k}" for k in bn]
+
+    keys = conv_bn("features.0.")
+    for stage, n in enumerate((1, 2, 2, 3, 3, 4, 1), 1):
+        for b in range(n):
+            p = f"features.{stage}.{b}.block."
+            parts = ([] if stage == 1 else conv_bn(p + "0.")) + conv_bn(p + ("0." if stage == 1 else "1."))
+            se = p + ("1." if stage == 1 else "2.")
+            parts += [se + "fc1.weight", se + "fc1.bias", se + "fc2.weight", se + "fc2.bias"]
+            keys += parts + conv_bn(p + ("2." if stage == 1 else "3."))
+    keys += conv_bn("features.8.") + ["classifier.1.weight", "classifier.1.bias"]
+    assert list(zoo.get("efficientnet_b0").state_dict()) == keys and len(keys) == 360
