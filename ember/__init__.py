@@ -32,6 +32,10 @@ from ember.ops.api import (  # noqa: F401
 
 bool = bool_  # noqa: A001 - ember.bool like torch.bool
 
+from ember.legacy import (  # noqa: E402,F401
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor, Size,
+)
+
 from ember.ops.api import with_out as _with_out  # noqa: E402
 
 # torch.add(a, b, out=c), torch.matmul(x, y, out=z): the torch-level functions take out=; Tensor operators do not

@@ -58,10 +58,20 @@ def is_dtype_name(name: str) -> bool:
     return name.replace("ember.", "").replace("torch.", "") in _NAMES
 
 
+_LEGACY: dict = {}  # FloatTensor, LongTensor, ... → their dtype (ember.legacy registers them)
+
+
+def register_legacy_types(classes) -> None:
+    for c in classes:
+        _LEGACY[c] = np.dtype(c._legacy_dtype)
+
+
 def resolve(dtype) -> np.dtype:
     """Turn a dtype-like (None, np dtype, type, or name) into a NumPy dtype, or fail naming the valid ones."""
     if dtype is None:
         return _default
+    if isinstance(dtype, type) and dtype in _LEGACY:  # x.type(ember.FloatTensor)
+        return _LEGACY[dtype]
     if isinstance(dtype, str):
         key = dtype.replace("ember.", "").replace("torch.", "")
         if key in _NAMES:
