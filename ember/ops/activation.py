@@ -262,3 +262,48 @@ class GLU(Function):
         ga = g * self.s
         gb = ga * self.a * (1 - self.s)
         return (np.concatenate([ga, gb], axis=self.dim),)
+
+
+class Hardshrink(Function):
+    """x where |x| > λ, else 0;  derivative 1 where |x| > λ, else 0."""
+
+    def forward(self, x, lambd=0.5):
+        self.keep = np.abs(x) > lambd
+        return np.where(self.keep, x, x.dtype.type(0))
+
+    def backward(self, g):
+        return (g * self.keep,)
+
+
+class Softshrink(Function):
+    """x − λ for x > λ, x + λ for x < −λ, else 0 (soft thresholding);  derivative 1 where |x| > λ, else 0."""
+
+    def forward(self, x, lambd=0.5):
+        self.keep = np.abs(x) > lambd
+        return np.where(self.keep, x - np.sign(x) * x.dtype.type(lambd), x.dtype.type(0)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return (g * self.keep,)
+
+
+class Softsign(Function):
+    """x/(1 + |x|) ∈ (−1, 1);  derivative 1/(1 + |x|)²."""
+
+    def forward(self, x):
+        self.d = 1 / (1 + np.abs(x))
+        return x * self.d
+
+    def backward(self, g):
+        return (g * self.d * self.d,)
+
+
+class RReLU(Function):
+    """Randomised leaky ReLU (Xu et al. 2015): x for x > 0, a·x otherwise, with a per-element slope ``a``
+    (drawn by the caller from U(lower, upper) while training);  derivative 1 or a."""
+
+    def forward(self, x, slopes):
+        self.slope = np.where(x > 0, 1, slopes).astype(x.dtype, copy=False)
+        return x * self.slope
+
+    def backward(self, g):
+        return (g * self.slope, None)

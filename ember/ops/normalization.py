@@ -184,3 +184,28 @@ class GroupNorm(Function):
             gx = standardize_backward(gh.reshape(n, k, -1), self.xhat.reshape(n, k, -1), self.invstd)
             gx = gx.reshape(g.shape)
         return gx, gw, gb
+
+
+class RMSNorm(Function):
+    """y = γ ⊙ x/√(mean(x²) + ε), the mean over the last ``ndim`` axes of each sample (Zhang & Sennrich 2019);
+    γ (None when absent) has the shape of those axes. With x̂ = x·r, r = 1/√(mean(x²) + ε) and ĝ = γ·g:
+        dx = r · (ĝ − x̂ · mean(ĝ·x̂)),   dγ = Σ g·x̂ over the leading axes."""
+
+    def forward(self, x, weight, ndim=1, eps=1e-6):
+        k = int(np.prod(x.shape[x.ndim - ndim:]))
+        x2 = x.reshape(-1, k)
+        ms = np.mean(np.square(x2, dtype=np.float64), axis=-1, keepdims=True)
+        r = (1.0 / np.sqrt(ms + eps)).astype(x.dtype)
+        self.xhat, self.r, self.weight, self.ndim = (x2 * r).reshape(x.shape), r, weight, ndim
+        return self.xhat.copy() if weight is None else self.xhat * weight
+
+    def backward(self, g):
+        nx, nw = self.needs_input_grad[:2]
+        gw = (g * self.xhat).sum(axis=tuple(range(g.ndim - self.ndim))) if nw else None
+        gx = None
+        if nx:
+            gh = g if self.weight is None else g * self.weight
+            n = self.r.shape[0]
+            gh2, xh2 = gh.reshape(n, -1), self.xhat.reshape(n, -1)
+            gx = (self.r * (gh2 - xh2 * np.mean(gh2 * xh2, axis=-1, keepdims=True))).reshape(g.shape)
+        return gx, gw

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from ember.ops import activation as A
-from ember.ops.api import _dim, log_softmax, neg, sigmoid, softmax, tanh
+from ember.ops.api import _dim, log_softmax, neg, sigmoid, softmax, sub, tanh
 from ember.tensor import Tensor
 
 __all__ = ["relu", "relu_", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "swish", "sigmoid", "tanh",
            "softplus", "softmax", "log_softmax", "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "logsigmoid",
-           "softmin", "glu", "threshold"]
+           "softmin", "glu", "threshold", "softsign", "celu", "hardshrink", "softshrink", "tanhshrink", "rrelu",
+           "channel_shuffle"]
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -111,3 +112,61 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else ``value``."""
     return A.Threshold.apply(input, threshold=float(threshold), value=float(value))
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x/(1 + |x|)."""
+    return A.Softsign.apply(input)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, α(e^(x/α) − 1)) = α·elu(x/α): ELU made continuously differentiable for any α."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides the input)")
+    return A.ELU.apply(input / alpha, alpha=1.0, scale=float(alpha))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > λ, else 0."""
+    return A.Hardshrink.apply(input, lambd=float(lambd))
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x − λ above λ, x + λ below −λ, 0 in between (the proximal operator of λ|x|)."""
+    if lambd < 0:
+        raise RuntimeError(f"softshrink: lambda must be greater or equal to 0, but found to be {lambd}")
+    return A.Softshrink.apply(input, lambd=float(lambd))
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x − tanh(x)."""
+    return sub(input, tanh(input))
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomised leaky ReLU: x for x > 0, a·x otherwise. While training each element draws its own slope
+    a ~ U(lower, upper) (from ``ember.random.generator()``); in evaluation a = (lower + upper)/2."""
+    if lower > upper:
+        raise ValueError(f"rrelu: lower bound ({lower}) must be less than or equal to upper bound ({upper})")
+    if not training:
+        return A.LeakyReLU.apply(input, negative_slope=(lower + upper) / 2)
+    from ember import random as _random
+
+    slopes = _random.generator().uniform(lower, upper, input.shape).astype(input.dtype)
+    return A.RReLU.apply(input, slopes)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """ShuffleNet's channel shuffle: (N, C, *) viewed as (N, g, C/g, *), the two group axes swapped, and
+    flattened back, so the next grouped conv sees channels from every group."""
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
+        raise ValueError(f"channel_shuffle: number of groups to divide channels in must be positive, got {groups!r}")
+    if input.ndim < 3:
+        raise RuntimeError(f"channel_shuffle expects an input with at least 3 dimensions (N, C, *), got shape "
+                           f"{tuple(input.shape)}")
+    n, c, rest = input.shape[0], input.shape[1], tuple(input.shape[2:])
+    if c % groups:
+        raise RuntimeError(f"channel_shuffle: number of channels ({c}) of the input of shape {tuple(input.shape)} "
+                           f"must be divisible by groups ({groups})")
+    return input.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(n, c, *rest)

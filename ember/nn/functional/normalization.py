@@ -6,7 +6,7 @@ import numpy as np
 from ember.ops import normalization as N
 from ember.tensor import Tensor
 
-__all__ = ["batch_norm", "local_response_norm", "layer_norm", "group_norm", "instance_norm"]
+__all__ = ["batch_norm", "local_response_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"]
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
@@ -120,3 +120,18 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
             running_var.array *= 1 - momentum
             running_var.array += (momentum * rows.var(axis=2, ddof=1).mean(axis=0)).astype(running_var.dtype)
     return N.GroupNorm.apply(input, weight, bias, num_groups=c, eps=eps)
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """x/√(mean(x²) + ε) over the last len(normalized_shape) axes, then γ ⊙ · (no centring, no β);
+    ``eps=None`` uses the machine epsilon of the input's dtype, as PyTorch."""
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else \
+        tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise RuntimeError(f"rms_norm: input of shape {tuple(input.shape)} does not end with normalized_shape "
+                           f"{shape}")
+    _affine_shape(weight, "weight", shape, "rms_norm", input)
+    if eps is None:
+        eps = float(np.finfo(input.dtype).eps) if input.dtype.kind == "f" else float(np.finfo(np.float32).eps)
+    return N.RMSNorm.apply(input, weight, ndim=k, eps=float(eps))

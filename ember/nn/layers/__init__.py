@@ -1,5 +1,6 @@
 """Layers, one module per family (the folder is the table of contents)."""
 from ember.nn.layers.activation import *  # noqa: F401,F403
+from ember.nn.layers.attention import *  # noqa: F401,F403
 from ember.nn.layers.conv import *  # noqa: F401,F403
 from ember.nn.layers.distance import *  # noqa: F401,F403
 from ember.nn.layers.dropout import *  # noqa: F401,F403
@@ -11,9 +12,9 @@ from ember.nn.layers.padding import *  # noqa: F401,F403
 from ember.nn.layers.pooling import *  # noqa: F401,F403
 from ember.nn.layers.sparse import *  # noqa: F401,F403
 from ember.nn.layers.upsampling import *  # noqa: F401,F403
-from ember.nn.layers import (activation, conv, distance, dropout, flatten, linear, loss, normalization, padding, pooling,
-                             sparse, upsampling)
+from ember.nn.layers import (activation, attention, conv, distance, dropout, flatten, linear, loss, normalization,
+                             padding, pooling, sparse, upsampling)
 
-__all__ = (activation.__all__ + conv.__all__ + distance.__all__ + dropout.__all__ + flatten.__all__ + linear.__all__ + loss.__all__
-           + normalization.__all__ + padding.__all__ + pooling.__all__ + sparse.__all__
-           + upsampling.__all__)
+__all__ = (activation.__all__ + attention.__all__ + conv.__all__ + distance.__all__ + dropout.__all__
+           + flatten.__all__ + linear.__all__ + loss.__all__ + normalization.__all__ + padding.__all__
+           + pooling.__all__ + sparse.__all__ + upsampling.__all__)

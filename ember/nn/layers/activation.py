@@ -12,7 +12,8 @@ from ember.tensor import Tensor
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU", "Swish", "Sigmoid", "Tanh",
            "Softmax", "LogSoftmax", "Softplus", "Hardtanh", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "Softmin",
-           "GLU", "Threshold"]
+           "GLU", "Threshold", "Softsign", "CELU", "Hardshrink", "Softshrink", "Softmax2d", "Tanhshrink", "RReLU",
+           "ChannelShuffle"]
 
 
 class _Inplace(Module):
@@ -273,3 +274,105 @@ class Threshold(Module):
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
+
+
+class Softsign(Module):
+    """x/(1 + |x|): a tanh-like squashing with polynomial (not exponential) tails."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softsign(input)
+
+
+class CELU(Module):
+    """max(0, x) + min(0, α(e^(x/α) − 1)): continuously differentiable ELU (Barron 2017)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha == 0:
+            raise ValueError(f"CELU: alpha must be a non-zero number, got {alpha!r}")
+        self.alpha, self.inplace = float(alpha), bool(inplace)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class Hardshrink(Module):
+    """x where |x| > λ (``lambd``), else 0."""
+
+    def __init__(self, lambd: float = 0.5):
+        super().__init__()
+        if isinstance(lambd, bool) or not isinstance(lambd, (int, float)):
+            raise ValueError(f"Hardshrink: lambd must be a number, got {lambd!r}")
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardshrink(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    """x − λ above λ, x + λ below −λ, 0 in between (soft thresholding)."""
+
+    def __init__(self, lambd: float = 0.5):
+        super().__init__(lambd)
+        if lambd < 0:
+            raise ValueError(f"Softshrink: lambd must be non-negative, got {lambd!r}")
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softshrink(input, self.lambd)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels at every spatial position of a (N, C, H, W) or (C, H, W) input."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
+                             f"{tuple(input.shape)}")
+        return F.softmax(input, -3)
+
+
+class Tanhshrink(Module):
+    """x − tanh(x)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanhshrink(input)
+
+
+class RReLU(Module):
+    """Randomised leaky ReLU (Xu et al. 2015): while training each negative element gets its own slope drawn
+    from U(lower, upper); in evaluation the fixed slope (lower + upper)/2."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False):
+        super().__init__()
+        for name, v in (("lower", lower), ("upper", upper)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError(f"RReLU: {name} must be a number, got {v!r}")
+        if lower > upper:
+            raise ValueError(f"RReLU: lower ({lower}) must not exceed upper ({upper})")
+        self.lower, self.upper, self.inplace = lower, upper, bool(inplace)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
+
+
+class ChannelShuffle(Module):
+    """ShuffleNet's channel shuffle: interleave the channels of ``groups`` groups (see F.channel_shuffle)."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = positive_int(groups, "groups", "ChannelShuffle")
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"

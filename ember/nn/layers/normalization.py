@@ -6,13 +6,14 @@ import numpy as np
 
 from ember import dtypes as _dt
 from ember.nn import init as _init
-from ember.nn.functional.normalization import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm
+from ember.nn.functional.normalization import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, \
+    rms_norm
 from ember.nn.layers._util import positive_float, positive_int
 from ember.nn.module import Module, Parameter
 from ember.tensor import Tensor
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LocalResponseNorm", "LayerNorm", "GroupNorm", "InstanceNorm1d",
-           "InstanceNorm2d"]
+           "InstanceNorm2d", "RMSNorm"]
 
 
 class _BatchNorm(Module):
@@ -266,3 +267,29 @@ class InstanceNorm2d(_InstanceNorm):
     """Instance norm of (N, C, H, W) or unbatched (C, H, W) inputs. See :class:`_InstanceNorm`."""
 
     _dims = (3, 4)
+
+
+class RMSNorm(Module):
+    """y = γ ⊙ x/√(mean(x²) + ε) over the trailing ``normalized_shape`` axes (Zhang & Sennrich 2019): layer norm
+    without the centring and without β (LLaMA, T5). ``eps=None`` uses the input dtype's machine epsilon."""
+
+    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, dtype=None):
+        super().__init__()
+        items = normalized_shape if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+        self.normalized_shape = tuple(positive_int(v, "normalized_shape", "RMSNorm") for v in items)
+        if not self.normalized_shape:
+            raise ValueError("RMSNorm: normalized_shape must name at least one dimension, got ()")
+        self.eps = None if eps is None else positive_float(eps, "eps", "RMSNorm")
+        self.elementwise_affine = bool(elementwise_affine)
+        weight = Parameter(np.ones(self.normalized_shape, _dt.resolve(dtype))) if self.elementwise_affine else None
+        self.register_parameter("weight", weight)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            _init.ones_(self.weight)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
