@@ -41,7 +41,7 @@ from ember.tensor import Tensor
 
 __all__ = [
     "calculate_gain", "zeros_", "ones_", "constant_", "eye_", "dirac_", "normal_", "uniform_", "xavier_uniform_",
-    "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "trunc_normal_",
+    "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_", "trunc_normal_",
     "_calculate_fan_in_and_fan_out", "set_default", "reset_default", "default_init", "get_default",
     "default_weight_init_", "default_bias_init_", "SCHEMES",
 ]
@@ -263,6 +263,23 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     if rows < cols:
         q = q.T
     return _fill(tensor, (gain * q).reshape(d.shape))
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
+    """A 2-D matrix drawn from N(0, std²) with ⌈sparsity·rows⌉ entries of every column set to zero, the rows
+    chosen at random per column (Martens 2010, as PyTorch's ``sparse_``)."""
+    d = _check(tensor)
+    if d.ndim != 2:
+        raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got shape {d.shape}")
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparse_: sparsity must be between 0 and 1, got {sparsity!r}")
+    rows, cols = d.shape
+    num_zeros = int(math.ceil(sparsity * rows))
+    normal_(tensor, 0.0, std)
+    gen = _random.generator()
+    for col in range(cols):
+        d[gen.permutation(rows)[:num_zeros], col] = 0
+    return tensor
 
 
 # ----------------------------------------------------------------------------- the layers' default

@@ -318,3 +318,83 @@ class AdaptiveMaxPool2d(Function):
         planes = np.arange(n)[:, None, None], np.arange(c)[None, :, None]
         np.add.at(gx, planes + (self.index.reshape(n, c, -1),), g.reshape(n, c, -1))
         return (gx.reshape(self.x_shape),)
+
+
+def max_pool2d_indices(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1,
+                       ceil_mode=False) -> np.ndarray:
+    """Flat (h·W + w) index in its (H, W) plane of the maximum of every max-pooling window, shape
+    (N, C, oh, ow), as PyTorch's ``return_indices=True`` gives them: the first maximum in row-major
+    window order wins ties; padding (−∞) never wins. Tap t of the window at (i, j) sits at row
+    i·sh − ph + dh·(t // kw), column j·sw − pw + dw·(t % kw)."""
+    geo = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, eh, ew = geo
+    win = K.windows(K.pad2d(x, ph, pw, -np.inf, eh, ew), kh, kw, sh, sw, dh, dw, ho, wo)
+    best = np.array(win[..., 0, 0])
+    tap = np.zeros(best.shape, dtype=np.int64)
+    for t in range(1, kh * kw):
+        v = win[..., t // kw, t % kw]
+        better = v > best
+        np.copyto(best, v, where=better)
+        np.copyto(tap, t, where=better)
+    rows = np.arange(ho)[:, None] * sh - ph + dh * (tap // kw)
+    cols = np.arange(wo) * sw - pw + dw * (tap % kw)
+    return rows * x.shape[3] + cols
+
+
+# Gathering x.flat[index] per (N, C) plane, with the scatter-add backward, is what FractionalMaxPool2d does;
+# max pooling with return_indices reuses it.
+PlaneGather = FractionalMaxPool2d
+
+
+def unpool_size(in_size, kernel_size, stride, padding, output_size, name="max_unpool2d") -> tuple[int, int]:
+    """The output (H, W) of max unpooling: (in − 1)·s − 2p + k per axis, or ``output_size`` (its last two
+    entries), which must lie within a stride of that default."""
+    kh, kw = pair(kernel_size, "kernel_size")
+    sh, sw = (kh, kw) if stride is None else pair(stride, "stride")
+    ph, pw = pair(padding, "padding")
+    default = ((in_size[0] - 1) * sh - 2 * ph + kh, (in_size[1] - 1) * sw - 2 * pw + kw)
+    if output_size is None:
+        size = default
+    else:
+        size = tuple(int(v) for v in output_size)
+        if len(size) in (3, 4):
+            size = size[-2:]
+        if len(size) != 2:
+            raise ValueError(f"{name}: output_size must have 2, 3 or 4 entries (the last two are H, W), "
+                             f"got {tuple(output_size)}")
+        for d, (s, st) in enumerate(zip(size, (sh, sw))):
+            if not default[d] - st < s < default[d] + st:
+                raise ValueError(f"{name}: invalid output_size {size}: dimension {d} must lie strictly between "
+                                 f"{default[d] - st} and {default[d] + st} (the default size is {default})")
+    if min(size) < 1:
+        raise ValueError(f"{name}: the output size {size} must be positive")
+    return size
+
+
+class MaxUnpool2d(Function):
+    """The partial inverse of max pooling (SegNet's decoder): out is zero except out[n, c].flat[index[n, c, i, j]]
+    = x[n, c, i, j]. Backward gathers: dx[n, c, i, j] = g[n, c].flat[index[n, c, i, j]]."""
+
+    def forward(self, x, index, output_size):
+        if x.ndim != 4:
+            raise RuntimeError(f"max_unpool2d expects a 4-D input (N, C, H, W), got shape {x.shape}")
+        if index.shape != x.shape:
+            raise RuntimeError(f"max_unpool2d: indices of shape {index.shape} must have the input's shape {x.shape}")
+        if index.dtype.kind not in "iu":
+            raise RuntimeError(f"max_unpool2d: indices must be integers, got dtype {index.dtype}")
+        n, c = x.shape[:2]
+        oh, ow = output_size
+        flat = index.reshape(n, c, -1)
+        bad = flat[(flat < 0) | (flat >= oh * ow)]
+        if bad.size:
+            raise RuntimeError(f"max_unpool2d: found an invalid max index {int(bad[0])} (output volumes are of "
+                               f"size {oh}x{ow})")
+        out = np.zeros((n, c, oh * ow), dtype=x.dtype)
+        np.put_along_axis(out, flat, x.reshape(n, c, -1), axis=2)
+        self.flat, self.x_shape = flat, x.shape
+        return out.reshape(n, c, oh, ow)
+
+    def backward(self, g):
+        n, c = self.x_shape[:2]
+        gx = np.take_along_axis(g.reshape(n, c, -1), self.flat, axis=2).reshape(self.x_shape)
+        return gx, None

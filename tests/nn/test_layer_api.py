@@ -23,7 +23,6 @@ import ember.nn.functional as F
     (lambda: nn.Conv2d(3, 4, 3, padding=-1), "padding must be a non-negative integer"),
     (lambda: nn.Conv2d(3, 4, 3, padding_mode="reflect"), "padding_mode 'reflect' is not supported"),
     (lambda: nn.MaxPool2d(2, padding=2), "padding 2 should be at most half of kernel_size 2"),
-    (lambda: nn.MaxPool2d(2, return_indices=True), "return_indices"),
     (lambda: nn.AvgPool2d(0), "kernel_size must be a positive integer"),
     (lambda: nn.AdaptiveAvgPool2d(0), "output_size must be a positive int"),
     (lambda: nn.FractionalMaxPool2d(2), "exactly one of output_size or output_ratio"),

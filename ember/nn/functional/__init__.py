@@ -1,5 +1,6 @@
 """ember.nn.functional: stateless layer functions (PyTorch's names). One module per family."""
 from ember.nn.functional.activation import *  # noqa: F401,F403
+from ember.nn.functional.attention import *  # noqa: F401,F403
 from ember.nn.functional.conv import *  # noqa: F401,F403
 from ember.nn.functional.distance import *  # noqa: F401,F403
 from ember.nn.functional.dropout import *  # noqa: F401,F403
@@ -10,3 +11,4 @@ from ember.nn.functional.loss import *  # noqa: F401,F403
 from ember.nn.functional.penalty import *  # noqa: F401,F403
 from ember.nn.functional.sparse import *  # noqa: F401,F403
 from ember.nn.functional.upsampling import *  # noqa: F401,F403
+from ember.nn.functional.vision import *  # noqa: F401,F403

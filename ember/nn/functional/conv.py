@@ -8,8 +8,8 @@ from ember.ops import pool as P
 from ember.ops.api import pad as _pad
 from ember.tensor import Tensor
 
-__all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-           "adaptive_max_pool2d", "fractional_max_pool2d"]
+__all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "max_unpool2d", "avg_pool1d",
+           "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "fractional_max_pool2d"]
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
@@ -45,9 +45,15 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False) -> Tensor:
     """out[n, c, h, w] = max_{i, j} x_pad[n, c, s·h + d·i, s·w + d·j] over the kH×kW window (padding is −∞;
-    stride defaults to the kernel size). The gradient goes to the first maximum of each window."""
+    stride defaults to the kernel size). The gradient goes to the first maximum of each window.
+
+    With ``return_indices`` also returns the flat index h·W + w of each maximum in its (H, W) plane, as
+    PyTorch does (for :func:`max_unpool2d`)."""
     if return_indices:
-        raise NotImplementedError("max_pool2d(return_indices=True) is not supported")
+        if input.ndim != 4:
+            raise RuntimeError(f"max_pool2d expects a 4-D input (N, C, H, W), got shape {input.shape}")
+        index = P.max_pool2d_indices(input.array, kernel_size, stride, padding, dilation, ceil_mode)
+        return P.PlaneGather.apply(input, index), Tensor._wrap(index)
     return P.MaxPool2d.apply(input, kernel_size, stride=stride, padding=padding, dilation=dilation,
                              ceil_mode=ceil_mode)
 
@@ -115,3 +121,83 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     before dilation)."""
     return C.ConvTranspose2d.apply(input, weight, bias, stride=stride, padding=padding,
                                    output_padding=output_padding, groups=groups, dilation=dilation)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    """The partial inverse of :func:`max_pool2d` (SegNet): each value goes back to where its maximum came from,
+    ``out[n, c].flat[indices[n, c, i, j]] = input[n, c, i, j]``, zeros elsewhere. The output is
+    (H − 1)·s − 2p + k per axis (stride defaults to the kernel size) unless ``output_size`` says otherwise
+    (e.g. the pooled map's size when it was odd). Differentiable w.r.t. ``input``. (C, H, W) inputs work too."""
+    if input.ndim == 3:
+        return max_unpool2d(input.unsqueeze(0), indices.unsqueeze(0) if isinstance(indices, Tensor)
+                            else np.asarray(indices)[None], kernel_size, stride, padding, output_size).squeeze(0)
+    if input.ndim != 4:
+        raise RuntimeError(f"max_unpool2d expects a (N, C, H, W) or (C, H, W) input, got shape {input.shape}")
+    index = indices.array if isinstance(indices, Tensor) else np.asarray(indices)
+    size = P.unpool_size(input.shape[2:], kernel_size, stride, padding, output_size)
+    return P.MaxUnpool2d.apply(input, index, size)
+
+
+# --------------------------------------------------------------------------- 1-D, on the 2-D kernels
+
+def _single(v, name: str) -> int:
+    """An int or a 1-tuple as an int (PyTorch's ``_single``)."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != 1:
+            raise ValueError(f"{name} must be an int or a 1-tuple for a 1-D op, got {v!r}")
+        v = v[0]
+    return int(v)
+
+
+def _check_3d(input: Tensor, name: str) -> None:
+    if input.ndim != 3:
+        raise RuntimeError(f"{name} expects a 3-D input (N, C, L), got shape {input.shape}")
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """1-D cross-correlation in (N, C, L): out[n, o, l] = b[o] + Σ_{c, i} W[o, c, i] · x_pad[n, c, s·l + d·i],
+    weight (C_out, C_in/groups, k); ``padding`` an int, ``'valid'`` or ``'same'`` (stride 1). Runs as
+    :func:`conv2d` on (N, C, 1, L) with a (C_out, C_in/groups, 1, k) weight."""
+    _check_3d(input, "conv1d")
+    if weight.ndim != 3:
+        raise RuntimeError(f"conv1d expects a 3-D weight (C_out, C_in/groups, k), got shape {weight.shape}")
+    if not isinstance(padding, str):
+        padding = (0, _single(padding, "padding"))
+    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, _single(stride, "stride")), padding,
+                 (1, _single(dilation, "dilation")), groups)
+    return out.squeeze(2)
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """out[n, c, l] = max_i x_pad[n, c, s·l + d·i] (stride defaults to the kernel size); with
+    ``return_indices`` also the position of each maximum along L. :func:`max_pool2d` on (N, C, 1, L)."""
+    _check_3d(input, "max_pool1d")
+    k = _single(kernel_size, "kernel_size")
+    s = k if stride is None or stride == () or stride == [] else _single(stride, "stride")
+    out = max_pool2d(input.unsqueeze(2), (1, k), (1, s), (0, _single(padding, "padding")),
+                     (1, _single(dilation, "dilation")), ceil_mode, return_indices)
+    if return_indices:
+        return out[0].squeeze(2), out[1].squeeze(2)
+    return out.squeeze(2)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """out[n, c, l] = (1/m) Σ_i x_pad[n, c, s·l + i] over the window (m as in :func:`avg_pool2d`);
+    :func:`avg_pool2d` on (N, C, 1, L)."""
+    _check_3d(input, "avg_pool1d")
+    k = _single(kernel_size, "kernel_size")
+    s = k if stride is None or stride == () or stride == [] else _single(stride, "stride")
+    return avg_pool2d(input.unsqueeze(2), (1, k), (1, s), (0, _single(padding, "padding")), ceil_mode,
+                      count_include_pad).squeeze(2)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Average over bins [⌊i·L/out⌋, ⌈(i+1)·L/out⌉) whatever L; :func:`adaptive_avg_pool2d` on (N, C, 1, L)."""
+    _check_3d(input, "adaptive_avg_pool1d")
+    size = _single(output_size, "output_size")
+    if size < 1:
+        raise RuntimeError(f"adaptive_avg_pool1d: output_size must be positive, got {output_size!r}")
+    return adaptive_avg_pool2d(input.unsqueeze(2), (1, size)).squeeze(2)

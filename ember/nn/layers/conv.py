@@ -1,18 +1,18 @@
-"""2-D convolution layers (NCHW; NOTES §8): local receptive fields with shared weights, and the transposed
-convolution that upsamples with them."""
+"""Convolution layers (NCHW; NOTES §8): local receptive fields with shared weights, the transposed convolution
+that upsamples with them, and the 1-D convolution over (N, C, L) sequences."""
 from __future__ import annotations
 
 import numpy as np
 
 from ember import dtypes as _dt
 from ember.nn import init as _init
-from ember.nn.functional.conv import conv2d, conv_transpose2d
+from ember.nn.functional.conv import conv1d, conv2d, conv_transpose2d
 from ember.nn.layers._util import int_or_pair, positive_int
 from ember.nn.module import Module, Parameter
 from ember.ops.conv import pair
 from ember.tensor import Tensor
 
-__all__ = ["Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
 
 
 class _ConvNd(Module):
@@ -52,12 +52,13 @@ class _ConvNd(Module):
             _init.default_bias_init_(self.bias, fan_in)
 
     def extra_repr(self) -> str:
+        zeros, ones = (0,) * len(self.kernel_size), (1,) * len(self.kernel_size)
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
+        if self.padding != zeros:
             s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != ones:
             s += f", dilation={self.dilation}"
-        if getattr(self, "output_padding", (0, 0)) != (0, 0):
+        if getattr(self, "output_padding", zeros) != zeros:
             s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
@@ -159,3 +160,56 @@ class ConvTranspose2d(_ConvNd):
                              f"expected in_channels={self.in_channels}")
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                 self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+def _single(value, name: str, layer: str, allow_zero: bool = False) -> tuple[int]:
+    """An int or a 1-tuple of ints as a 1-tuple (PyTorch's ``_single``), checked."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{layer}: {name} must be an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    return (positive_int(value, name, layer, allow_zero),)
+
+
+class Conv1d(_ConvNd):
+    """out[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c] over (N, C, L) sequences, weight (C_out, C_in/groups, k).
+
+    ``padding`` is an int, ``'valid'`` or ``'same'`` (stride 1). Runs on the 2-D kernels with a height of 1.
+    Initialisation as :class:`Conv2d` with fan_in = C_in/groups·k."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, init=None):
+        super().__init__()
+        name = "Conv1d"
+        self.in_channels = positive_int(in_channels, "in_channels", name)
+        self.out_channels = positive_int(out_channels, "out_channels", name)
+        self.groups = positive_int(groups, "groups", name)
+        if in_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
+        if out_channels % groups:
+            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+        self.kernel_size = _single(kernel_size, "kernel_size", name)
+        self.stride = _single(stride, "stride", name)
+        self.dilation = _single(dilation, "dilation", name)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{name}: padding must be an int, 'same' or 'valid'; got {padding!r}")
+            if padding == "same" and self.stride != (1,):
+                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride != 1)")
+            self.padding = padding
+        else:
+            self.padding = _single(padding, "padding", name, allow_zero=True)
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: padding_mode {padding_mode!r} is not supported; ember pads with 'zeros'")
+        self.padding_mode = padding_mode
+        self._parameters_of_shape((out_channels, in_channels // groups) + self.kernel_size, bias, dtype, init)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim == 2:  # unbatched (C, L)
+            return self.forward(input.unsqueeze(0)).squeeze(0)
+        if input.ndim != 3:
+            raise ValueError(f"Conv1d expects a (N, C, L) or (C, L) input, got shape {input.shape}")
+        if input.shape[1] != self.in_channels:
+            raise ValueError(f"Conv1d: input of shape {input.shape} has {input.shape[1]} channels, "
+                             f"expected in_channels={self.in_channels}")
+        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

@@ -1,14 +1,16 @@
-"""Pooling layers (NCHW): max, average, adaptive average and max, and fractional max pooling."""
+"""Pooling layers (NCHW, and (N, C, L) for the 1-D ones): max, average, adaptive average and max, fractional max
+pooling, and max unpooling."""
 from __future__ import annotations
 
-from ember.nn.functional.conv import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, fractional_max_pool2d,
-                                      max_pool2d)
-from ember.nn.layers._util import int_or_pair
+from ember.nn.functional.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d,
+                                      avg_pool2d, fractional_max_pool2d, max_pool1d, max_pool2d, max_unpool2d)
+from ember.nn.layers._util import int_or_pair, positive_int
 from ember.nn.module import Module
 from ember.ops.conv import pair
 from ember.tensor import Tensor
 
-__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "FractionalMaxPool2d"]
+__all__ = ["MaxPool1d", "MaxPool2d", "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "FractionalMaxPool2d"]
 
 
 def _check_padding(padding, kernel_size, layer):
@@ -18,17 +20,22 @@ def _check_padding(padding, kernel_size, layer):
         raise ValueError(f"{layer}: padding {padding} should be at most half of kernel_size {kernel_size}")
 
 
-def _batched(input: Tensor, fn, layer: str) -> Tensor:
-    if input.ndim == 3:
-        return fn(input.unsqueeze(0)).squeeze(0)
-    if input.ndim != 4:
-        raise ValueError(f"{layer} expects a (N, C, H, W) or (C, H, W) input, got shape {input.shape}")
+def _batched(input: Tensor, fn, layer: str, ndim: int = 4):
+    """``fn`` on a batched input; an unbatched one (one dim fewer) gets a batch of one, removed again from the
+    result (from each result when ``fn`` returns a tuple, as with ``return_indices``)."""
+    if input.ndim == ndim - 1:
+        out = fn(input.unsqueeze(0))
+        return tuple(o.squeeze(0) for o in out) if isinstance(out, tuple) else out.squeeze(0)
+    if input.ndim != ndim:
+        shape = "(N, C, H, W) or (C, H, W)" if ndim == 4 else "(N, C, L) or (C, L)"
+        raise ValueError(f"{layer} expects a {shape} input, got shape {input.shape}")
     return fn(input)
 
 
 class MaxPool2d(Module):
     """out = max over each kH×kW window (stride defaults to the kernel size; AlexNet overlaps with 3, 2).
-    The gradient flows to each window's maximal element."""
+    The gradient flows to each window's maximal element. With ``return_indices=True`` forward returns
+    (output, indices), the flat h·W + w position of each maximum in its plane, for :class:`MaxUnpool2d`."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
                  ceil_mode: bool = False):
@@ -38,14 +45,12 @@ class MaxPool2d(Module):
         self.padding = int_or_pair(padding, "padding", "MaxPool2d", allow_zero=True)
         self.dilation = int_or_pair(dilation, "dilation", "MaxPool2d")
         _check_padding(self.padding, self.kernel_size, "MaxPool2d")
-        if return_indices:
-            raise ValueError("MaxPool2d: return_indices=True is not supported by ember")
-        self.return_indices = False
+        self.return_indices = bool(return_indices)
         self.ceil_mode = bool(ceil_mode)
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Tensor):
         return _batched(input, lambda x: max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                                                    self.ceil_mode), "MaxPool2d")
+                                                    self.ceil_mode, self.return_indices), "MaxPool2d")
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -147,3 +152,96 @@ class FractionalMaxPool2d(Module):
     def extra_repr(self) -> str:
         target = f"output_size={self.output_size}" if self.output_size is not None else f"output_ratio={self.output_ratio}"
         return f"kernel_size={self.kernel_size}, {target}"
+
+
+def _int_or_single(value, name: str, layer: str, allow_zero: bool = False) -> int:
+    """An int or a 1-tuple of ints (non-negative with ``allow_zero``, else positive) as an int."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{layer}: {name} must be an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    return positive_int(value, name, layer, allow_zero)
+
+
+class MaxUnpool2d(Module):
+    """The partial inverse of :class:`MaxPool2d` (SegNet's decoder): ``forward(input, indices, output_size=None)``
+    puts each value back where the pooling's ``indices`` say its maximum came from, zeros elsewhere. The output
+    is (H − 1)·s − 2p + k per axis unless ``output_size`` (e.g. the size before pooling) is given."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = pair(int_or_pair(kernel_size, "kernel_size", "MaxUnpool2d"))
+        self.stride = self.kernel_size if stride is None else pair(int_or_pair(stride, "stride", "MaxUnpool2d"))
+        self.padding = pair(int_or_pair(padding, "padding", "MaxUnpool2d", allow_zero=True))
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        if input.ndim not in (3, 4):
+            raise ValueError(f"MaxUnpool2d expects a (N, C, H, W) or (C, H, W) input, got shape {input.shape}")
+        return max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool1d(Module):
+    """out[n, c, l] = max over each k-long window of (N, C, L) or (C, L) (stride defaults to the kernel size);
+    ``return_indices=True`` also returns each maximum's position along L."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False):
+        super().__init__()
+        self.kernel_size = _int_or_single(kernel_size, "kernel_size", "MaxPool1d")
+        self.stride = self.kernel_size if stride is None else _int_or_single(stride, "stride", "MaxPool1d")
+        self.padding = _int_or_single(padding, "padding", "MaxPool1d", allow_zero=True)
+        self.dilation = _int_or_single(dilation, "dilation", "MaxPool1d")
+        if self.padding > self.kernel_size // 2:
+            raise ValueError(f"MaxPool1d: padding {padding} should be at most half of kernel_size {kernel_size}")
+        self.return_indices = bool(return_indices)
+        self.ceil_mode = bool(ceil_mode)
+
+    def forward(self, input: Tensor):
+        return _batched(input, lambda x: max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                                                    self.ceil_mode, self.return_indices), "MaxPool1d", ndim=3)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool1d(Module):
+    """out[n, c, l] = mean over each k-long window of (N, C, L) or (C, L); ``count_include_pad`` decides whether
+    zero padding counts in the mean."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True):
+        super().__init__()
+        self.kernel_size = (_int_or_single(kernel_size, "kernel_size", "AvgPool1d"),)
+        self.stride = self.kernel_size if stride is None else (_int_or_single(stride, "stride", "AvgPool1d"),)
+        self.padding = (_int_or_single(padding, "padding", "AvgPool1d", allow_zero=True),)
+        if self.padding[0] > self.kernel_size[0] // 2:
+            raise ValueError(f"AvgPool1d: padding {padding} should be at most half of kernel_size {kernel_size}")
+        self.ceil_mode = bool(ceil_mode)
+        self.count_include_pad = bool(count_include_pad)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _batched(input, lambda x: avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                                    self.count_include_pad), "AvgPool1d", ndim=3)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(Module):
+    """Average (N, C, L) or (C, L) over ``output_size`` bins whatever L; ``AdaptiveAvgPool1d(1)`` is global
+    average pooling over time."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = _int_or_single(output_size, "output_size", "AdaptiveAvgPool1d")
+        if isinstance(output_size, (tuple, list)):
+            self.output_size = (self.output_size,)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _batched(input, lambda x: adaptive_avg_pool1d(x, self.output_size), "AdaptiveAvgPool1d", ndim=3)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
