@@ -8,7 +8,9 @@ algorithm); the reproducibility guarantees are the same.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 
 import numpy as np
 
@@ -106,9 +108,31 @@ def initial_seed() -> int:
     return default_generator.initial_seed()
 
 
+_drawing = threading.local()  # .rng: a stream that replaces the global one in this thread (see drawing_from)
+
+
+def _current() -> np.random.Generator:
+    rng = getattr(_drawing, "rng", None)
+    return default_generator._rng if rng is None else rng
+
+
 def generator() -> np.random.Generator:
-    """The global generator's NumPy stream (what ember's own code draws from)."""
-    return default_generator._rng
+    """The global generator's NumPy stream (what ember's own code draws from), or the stream this thread was
+    given by :func:`drawing_from`."""
+    return _current()
+
+
+@contextlib.contextmanager
+def drawing_from(rng: np.random.Generator):
+    """Inside the block, this thread's draws from the global generator come from ``rng`` instead. The
+    DataLoader reads each batch's samples this way, so random per-sample transforms get a stream that
+    depends on (seed, epoch, batch) only — the same with any number of worker threads."""
+    prev = getattr(_drawing, "rng", None)
+    _drawing.rng = rng
+    try:
+        yield rng
+    finally:
+        _drawing.rng = prev
 
 
 def numpy_rng(generator: "Generator | np.random.Generator | None" = None) -> np.random.Generator:
@@ -117,7 +141,7 @@ def numpy_rng(generator: "Generator | np.random.Generator | None" = None) -> np.
     The one place that interprets ``generator=``, so every API taking it accepts the same things.
     """
     if generator is None:
-        return default_generator._rng
+        return _current()  # the global stream, or this thread's replacement
     if isinstance(generator, Generator):
         return generator._rng
     if isinstance(generator, np.random.Generator):

@@ -172,6 +172,12 @@ class _SeededShuffle(Sampler):
         return len(self._loader.dataset)
 
 
+def _sample_stream(batch_rng: np.random.Generator) -> np.random.Generator:
+    """A stream for the batch's per-sample reads, derived from (not drawn from) the batch's own."""
+    seq = batch_rng.bit_generator.seed_seq
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seq.entropy, spawn_key=seq.spawn_key + (0,))))
+
+
 def _check_callable(name: str, value) -> None:
     if value is not None and not callable(value):
         raise TypeError(f"{name} must be callable, got {type(value).__name__}")
@@ -424,7 +430,11 @@ class DataLoader:
             return tuple(Tensor._wrap(np.ascontiguousarray(f)) for f in fields)
         if not self._batched:
             return self.collate_fn(job if self._iterable else self.dataset[job])
-        samples = job if self._iterable else [self.dataset[i] for i in job]
+        if self._iterable:
+            samples = job
+        else:  # random per-sample transforms draw from this batch's own stream: the same with any worker count
+            with erandom.drawing_from(_sample_stream(rng)):
+                samples = [self.dataset[i] for i in job]
         batch = self.collate_fn(samples)
         if self.transform is None:
             return batch

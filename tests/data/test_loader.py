@@ -190,3 +190,23 @@ def test_pin_memory_is_accepted_and_changes_nothing():
     plain = [y.tolist() for _, y in DataLoader(ds, batch_size=4, seed=1)]
     pinned = [y.tolist() for _, y in DataLoader(ds, batch_size=4, seed=1, pin_memory=True)]
     assert plain == pinned == [[0, 1, 2, 3], [4, 5]]
+
+
+def test_random_per_sample_transforms_do_not_depend_on_the_worker_count():
+    """Each batch's samples draw from the batch's own stream (from seed, epoch, batch): threads cannot reorder it."""
+    import ember.random as erandom
+
+    class Noisy(ember.data.Dataset):
+        def __len__(self):
+            return 40
+
+        def __getitem__(self, i):
+            return np.float32(i) + erandom.generator().standard_normal(3).astype(np.float32), i
+
+    def epoch(workers):
+        loader = ember.data.DataLoader(Noisy(), batch_size=4, shuffle=True, seed=7, num_workers=workers)
+        return [x.numpy().copy() for x, _ in loader]
+
+    serial, threaded = epoch(0), epoch(3)
+    assert all(np.array_equal(a, b) for a, b in zip(serial, threaded)) and len(serial) == 10
+    assert not np.array_equal(serial[0], epoch(0)[1])  # the draws differ between batches
