@@ -19,8 +19,7 @@ class _ConvNd(Module):
     """What Conv2d and ConvTranspose2d share (PyTorch's ``_ConvNd``): the channel and group checks, the
     kernel geometry, and the weight and bias with their default initialisation."""
 
-    def _geometry(self, name: str, in_channels: int, out_channels: int, kernel_size, stride, dilation,
-                  groups: int) -> None:
+    def _channels(self, name: str, in_channels: int, out_channels: int, groups: int) -> None:
         self.in_channels = positive_int(in_channels, "in_channels", name)
         self.out_channels = positive_int(out_channels, "out_channels", name)
         self.groups = positive_int(groups, "groups", name)
@@ -28,6 +27,10 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
         if out_channels % groups:
             raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+
+    def _geometry(self, name: str, in_channels: int, out_channels: int, kernel_size, stride, dilation,
+                  groups: int) -> None:
+        self._channels(name, in_channels, out_channels, groups)
         self.kernel_size = pair(int_or_pair(kernel_size, "kernel_size", name))
         self.stride = pair(int_or_pair(stride, "stride", name))
         self.dilation = pair(int_or_pair(dilation, "dilation", name))
@@ -181,13 +184,7 @@ class Conv1d(_ConvNd):
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, init=None):
         super().__init__()
         name = "Conv1d"
-        self.in_channels = positive_int(in_channels, "in_channels", name)
-        self.out_channels = positive_int(out_channels, "out_channels", name)
-        self.groups = positive_int(groups, "groups", name)
-        if in_channels % groups:
-            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
-        if out_channels % groups:
-            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+        self._channels(name, in_channels, out_channels, groups)
         self.kernel_size = _single(kernel_size, "kernel_size", name)
         self.stride = _single(stride, "stride", name)
         self.dilation = _single(dilation, "dilation", name)
