@@ -43,34 +43,43 @@ def _numbers(batch: list) -> Tensor:
     return Tensor._wrap(np.array(batch, dtype=np.int64))
 
 
+def _like_mapping(like: collections.abc.Mapping, fields: dict):
+    """``fields`` in a mapping of ``like``'s type (a copy of it, updated, when it is mutable); a dict when that type
+    cannot be built from one."""
+    try:
+        if isinstance(like, collections.abc.MutableMapping):
+            clone = copy.copy(like)
+            clone.update(fields)
+            return clone
+        return type(like)(fields)
+    except TypeError:
+        return fields
+
+
+def _like_sequence(like: collections.abc.Sequence, fields: list):
+    """``fields`` in a sequence of ``like``'s type (a copy of it, refilled, when it is mutable); a list when that
+    type cannot be built from one."""
+    try:
+        if isinstance(like, collections.abc.MutableSequence):
+            clone = copy.copy(like)
+            clone[:] = fields
+            return clone
+        return type(like)(fields)
+    except TypeError:
+        return fields
+
+
 def _structure(batch: list, elem, fn):
     """Dicts, namedtuples and sequences, applying ``fn`` to each field's list of values."""
     if isinstance(elem, collections.abc.Mapping):
-        fields = {key: fn([d[key] for d in batch]) for key in elem}
-        try:
-            if isinstance(elem, collections.abc.MutableMapping):
-                clone = copy.copy(elem)
-                clone.update(fields)
-                return clone
-            return type(elem)(fields)
-        except TypeError:
-            return fields
+        return _like_mapping(elem, {key: fn([d[key] for d in batch]) for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
         return type(elem)(*(fn(s) for s in zip(*batch)))
     size = len(elem)
     if any(len(b) != size for b in batch):
         raise RuntimeError("each element in list of batch should be of equal size")
     fields = [fn(s) for s in zip(*batch)]
-    if isinstance(elem, tuple):
-        return fields
-    try:
-        if isinstance(elem, collections.abc.MutableSequence):
-            clone = copy.copy(elem)
-            clone[:] = fields
-            return clone
-        return type(elem)(fields)
-    except TypeError:
-        return fields
+    return fields if isinstance(elem, tuple) else _like_sequence(elem, fields)
 
 
 def default_collate(batch: list):
@@ -110,31 +119,11 @@ def default_convert(data):
     if isinstance(data, (np.bool_, np.number)):
         return Tensor._wrap(np.asarray(data))
     if isinstance(data, collections.abc.Mapping):
-        return _convert_structure(data)
+        return _like_mapping(data, {key: default_convert(data[key]) for key in data})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        fields = [default_convert(d) for d in data]
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                clone = copy.copy(data)
-                clone[:] = fields
-                return clone
-            return type(data)(fields)
-        except TypeError:
-            return fields
+        return _like_sequence(data, [default_convert(d) for d in data])
     return data
-
-
-def _convert_structure(data: collections.abc.Mapping):
-    fields = {key: default_convert(data[key]) for key in data}
-    try:
-        if isinstance(data, collections.abc.MutableMapping):
-            clone = copy.copy(data)
-            clone.update(fields)
-            return clone
-        return type(data)(fields)
-    except TypeError:
-        return fields
