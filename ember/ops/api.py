@@ -692,28 +692,27 @@ def isclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = Fals
 # ----------------------------------------------------------------------------- scans and more reductions
 
 
-def cumsum(x: Tensor, dim: int, dtype=None) -> Tensor:
-    """Running sum along ``dim`` (required, as in PyTorch). Integer and bool inputs sum in int64 (no graph)."""
+def _scan(x: Tensor, dim: int, dtype, int_scan, op) -> Tensor:
+    """A running reduction along ``dim``: integer and bool inputs in int64 with NumPy's ``int_scan`` (no graph),
+    floats through the differentiable ``op``."""
     if dtype is not None:
         x = x.type(dtype)
     d = _dim(dim, x.ndim, x.shape)
     if x.array.dtype.kind != "f":
-        return Tensor._wrap(np.cumsum(x.array, axis=d, dtype=np.int64).reshape(x.shape))
+        return Tensor._wrap(int_scan(x.array, axis=d, dtype=np.int64).reshape(x.shape))
     if x.ndim == 0:
         return x.clone()
-    return R.CumSum.apply(x, dim=d)
+    return op.apply(x, dim=d)
+
+
+def cumsum(x: Tensor, dim: int, dtype=None) -> Tensor:
+    """Running sum along ``dim`` (required, as in PyTorch). Integer and bool inputs sum in int64 (no graph)."""
+    return _scan(x, dim, dtype, np.cumsum, R.CumSum)
 
 
 def cumprod(x: Tensor, dim: int, dtype=None) -> Tensor:
     """Running product along ``dim`` (required); zeros are handled in the gradient."""
-    if dtype is not None:
-        x = x.type(dtype)
-    d = _dim(dim, x.ndim, x.shape)
-    if x.array.dtype.kind != "f":
-        return Tensor._wrap(np.cumprod(x.array, axis=d, dtype=np.int64).reshape(x.shape))
-    if x.ndim == 0:
-        return x.clone()
-    return R.CumProd.apply(x, dim=d)
+    return _scan(x, dim, dtype, np.cumprod, R.CumProd)
 
 
 def median(x: Tensor, dim: int | None = None, keepdim: bool = False):
