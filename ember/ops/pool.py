@@ -179,18 +179,8 @@ class AdaptiveAvgPool2d(Function):
     """
 
     def forward(self, x, output_size):
-        if x.ndim != 4:
-            raise RuntimeError(f"adaptive_avg_pool2d expects a 4-D input (N, C, H, W), got shape {x.shape}")
+        oh, ow = adaptive_size(x, output_size, "adaptive_avg_pool2d")
         h, w = x.shape[2:]
-        if isinstance(output_size, (tuple, list)):
-            if len(output_size) != 2:
-                raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
-            oh, ow = output_size
-        else:
-            oh = ow = output_size
-        oh, ow = h if oh is None else int(oh), w if ow is None else int(ow)
-        if oh < 1 or ow < 1:
-            raise RuntimeError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size!r}")
         self.x_shape = x.shape
         if h % oh == 0 and w % ow == 0:  # equal bins: one reshape-mean
             self.even = (h // oh, w // ow)
