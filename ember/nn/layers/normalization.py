@@ -44,24 +44,8 @@ class _BatchNorm(Module):
         self.affine = bool(affine)
         self.use_bias = bool(bias) and self.affine  # bias=False: learn γ only (no β)
         self.track_running_stats = bool(track_running_stats)
-        d = _dt.resolve(dtype)
-        if affine:
-            self.weight = Parameter(np.ones(num_features, d))
-            if self.use_bias:
-                self.bias = Parameter(np.zeros(num_features, d))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(num_features, d)))
-            self.register_buffer("running_var", Tensor(np.ones(num_features, d)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        _affine_params(self, (num_features,), self.affine, self.use_bias, dtype)
+        _running_stats(self, num_features, self.track_running_stats, dtype)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
@@ -142,6 +126,14 @@ def _affine_params(module: Module, shape: tuple, affine: bool, bias: bool, dtype
     d = _dt.resolve(dtype)
     module.register_parameter("weight", Parameter(np.ones(shape, d)) if affine else None)
     module.register_parameter("bias", Parameter(np.zeros(shape, d)) if affine and bias else None)
+
+
+def _running_stats(module: Module, num_features: int, track: bool, dtype) -> None:
+    """The buffers running_mean = 0, running_var = 1 and num_batches_tracked = 0 (PyTorch's names), or None."""
+    d = _dt.resolve(dtype)
+    module.register_buffer("running_mean", Tensor(np.zeros(num_features, d)) if track else None)
+    module.register_buffer("running_var", Tensor(np.ones(num_features, d)) if track else None)
+    module.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)) if track else None)
 
 
 class LayerNorm(Module):
@@ -227,14 +219,7 @@ class _InstanceNorm(Module):
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
         _affine_params(self, (self.num_features,), self.affine, bias, dtype)
-        d = _dt.resolve(dtype)
-        if self.track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(num_features, d)))
-            self.register_buffer("running_var", Tensor(np.ones(num_features, d)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)))
-        else:
-            for b in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(b, None)
+        _running_stats(self, self.num_features, self.track_running_stats, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         name = type(self).__name__
