@@ -19,3 +19,13 @@ def lerp_(a: np.ndarray, b: np.ndarray, weight: float, tmp: np.ndarray) -> np.nd
         tmp *= 1 - w
         np.subtract(b, tmp, out=a)
     return a
+
+
+def moments_(v: np.ndarray, r: np.ndarray, d: np.ndarray, beta1: float, beta2: float, tmp: np.ndarray) -> None:
+    """Adam's running moments in place: ``v ← β1·v + (1 − β1)·d`` and ``r ← β2·r + (1 − β2)·d⊙d`` (``tmp`` is
+    scratch of d's shape)."""
+    lerp_(v, d, 1 - beta1, tmp)
+    r *= beta2
+    np.multiply(d, 1 - beta2, out=tmp)
+    tmp *= d
+    r += tmp

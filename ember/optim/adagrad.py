@@ -73,13 +73,8 @@ class Adagrad(Optimizer):
         if not state:
             self._init_state(p, state, group)
         state["step"] += 1
-        step, wd = state["step"], group["weight_decay"]
-        d = g
-        if group["maximize"]:
-            d = np.negative(g, out=self._scratch(p, 0))
-        if wd != 0:
-            t = np.multiply(p, wd, out=self._scratch(p, 1))
-            d = np.add(d, t, out=self._scratch(p, 0))
+        step = state["step"]
+        d = self._direction(p, g, group)
         clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
         r = state["sum"]
         r += np.multiply(d, d, out=self._scratch(p, 1))

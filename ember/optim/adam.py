@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ember.optim._kernels import lerp_
+from ember.optim._kernels import moments_
 from ember.optim.optimizer import Optimizer, kernel_options
 
 __all__ = ["Adam", "AdamW"]
@@ -57,23 +57,11 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = np.zeros_like(p)
         state["step"] += 1
-        step, lr, wd = state["step"], group["lr"], group["weight_decay"]
+        step, lr = state["step"], group["lr"]
         beta1, beta2 = group["betas"]
-        d = g
-        if group["maximize"]:
-            d = np.negative(g, out=self._scratch(p, 0))
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * wd
-            else:
-                t = np.multiply(p, wd, out=self._scratch(p, 1))
-                d = np.add(d, t, out=self._scratch(p, 0))
+        d = self._direction(p, g, group)
         v, r = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(v, d, 1 - beta1, self._scratch(p, 1))
-        r *= beta2
-        t = np.multiply(d, 1 - beta2, out=self._scratch(p, 1))
-        t *= d
-        r += t
+        moments_(v, r, d, beta1, beta2, self._scratch(p, 1))
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
         step_size = lr / bias_correction1

@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ember.optim._kernels import lerp_
+from ember.optim._kernels import moments_
 from ember.optim.optimizer import Optimizer, kernel_options
 
 __all__ = ["NAdam"]
@@ -56,11 +56,7 @@ class NAdam(Optimizer):
         # PyTorch keeps the product in a float32 tensor: rounding it the same way keeps the two in step
         mu_product = state["mu_product"] = float(np.float32(state["mu_product"] * mu))
         v, r = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(v, d, 1 - beta1, self._scratch(p, 1))
-        r *= beta2
-        s = np.multiply(d, 1 - beta2, out=self._scratch(p, 1))
-        s *= d
-        r += s
+        moments_(v, r, d, beta1, beta2, self._scratch(p, 1))
         denom = np.divide(r, 1 - beta2 ** t, out=self._scratch(p, 2))
         np.sqrt(denom, out=denom)
         denom += group["eps"]

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ember.optim._kernels import lerp_
+from ember.optim._kernels import moments_
 from ember.optim.optimizer import Optimizer, kernel_options
 
 __all__ = ["RAdam"]
@@ -51,11 +51,7 @@ class RAdam(Optimizer):
         beta1, beta2 = group["betas"]
         d = self._direction(p, g, group)
         v, s = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(v, d, 1 - beta1, self._scratch(p, 1))
-        s *= beta2
-        u = np.multiply(d, 1 - beta2, out=self._scratch(p, 1))
-        u *= d
-        s += u
+        moments_(v, s, d, beta1, beta2, self._scratch(p, 1))
         bias1, bias2 = 1 - beta1 ** t, 1 - beta2 ** t
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * t * beta2 ** t / bias2

@@ -57,13 +57,8 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(p)
         state["step"] += 1
-        alpha, wd, momentum = group["alpha"], group["weight_decay"], group["momentum"]
-        d = g
-        if group["maximize"]:
-            d = np.negative(g, out=self._scratch(p, 0))
-        if wd != 0:
-            t = np.multiply(p, wd, out=self._scratch(p, 1))
-            d = np.add(d, t, out=self._scratch(p, 0))
+        alpha, momentum = group["alpha"], group["momentum"]
+        d = self._direction(p, g, group)
         r = state["square_avg"]
         r *= alpha
         t = np.multiply(d, 1 - alpha, out=self._scratch(p, 1))

@@ -57,13 +57,8 @@ class SGD(Optimizer):
                              f"momentum={o['momentum']!r}, dampening={o['dampening']!r}")
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
-        momentum, wd = group["momentum"], group["weight_decay"]
-        d = g  # the direction; never written to (it may be the gradient itself)
-        if group["maximize"]:
-            d = np.negative(g, out=self._scratch(p, 0))
-        if wd != 0:
-            t = np.multiply(p, wd, out=self._scratch(p, 1))
-            d = np.add(d, t, out=self._scratch(p, 0))
+        momentum = group["momentum"]
+        d = self._direction(p, g, group)  # never written to below (it may be the gradient itself)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
