@@ -260,11 +260,17 @@ class FractionalMaxPool2d(Function):
         return np.take_along_axis(x.reshape(n, c, h * w), index.reshape(n, c, -1), axis=2).reshape(index.shape)
 
     def backward(self, g):
-        n, c, h, w = self.x_shape
-        gx = np.zeros((n, c, h * w), dtype=g.dtype)
-        planes = np.arange(n)[:, None, None], np.arange(c)[None, :, None]
-        np.add.at(gx, planes + (self.index.reshape(n, c, -1),), g.reshape(n, c, -1))
-        return (gx.reshape(self.x_shape),)
+        return (_scatter_into_planes(g, self.x_shape, self.index),)
+
+
+def _scatter_into_planes(g: np.ndarray, x_shape: tuple, index: np.ndarray) -> np.ndarray:
+    """Zeros of ``x_shape`` with g[n, c, k] added at flat position index[n, c, k] of plane (n, c): the gradient of
+    a per-plane gather (positions may repeat)."""
+    n, c, h, w = x_shape
+    gx = np.zeros((n, c, h * w), dtype=g.dtype)
+    planes = np.arange(n)[:, None, None], np.arange(c)[None, :, None]
+    np.add.at(gx, planes + (index.reshape(n, c, -1),), g.reshape(n, c, -1))
+    return gx.reshape(x_shape)
 
 
 def adaptive_size(x: np.ndarray, output_size, name: str) -> tuple[int, int]:
@@ -303,11 +309,7 @@ class AdaptiveMaxPool2d(Function):
         return out
 
     def backward(self, g):
-        n, c, h, w = self.x_shape
-        gx = np.zeros((n, c, h * w), dtype=g.dtype)
-        planes = np.arange(n)[:, None, None], np.arange(c)[None, :, None]
-        np.add.at(gx, planes + (self.index.reshape(n, c, -1),), g.reshape(n, c, -1))
-        return (gx.reshape(self.x_shape),)
+        return (_scatter_into_planes(g, self.x_shape, self.index),)
 
 
 def max_pool2d_indices(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1,
