@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
 # ember time / PyTorch time, to be met with OPENBLAS_CORETYPE unset (see benchmarks/README.md)
+REFERENCE = ("W1",)  # workloads also timed as the hand-written NumPy reference (benchmarks/reference.py)
 TARGETS = {"W1": 0.7, "W2": 1.5, "W3": 2.0, "W4": 1.0}
 RSS_TARGET = {"W3": 1.5}
 OVERHEAD_TARGET_US = 10.0
@@ -58,18 +59,19 @@ class Worker:
 
 def bench_workload(name: str, env: dict, blocks: int, block_s: float, zoo: bool = False) -> dict:
     w = WORKLOADS[name]
-    workers = {s: Worker(s, name, env, zoo) for s in ("ember", "torch")}
+    systems = ("ember", "torch") + (("numpy",) if name in REFERENCE and not zoo else ())
+    workers = {s: Worker(s, name, env, zoo) for s in systems}
     steps = {s: max(1, int(block_s / max(wk.warm_s, 1e-4))) for s, wk in workers.items()}
-    n = min(steps.values())  # same number of steps per block for both
-    times = {"ember": [], "torch": []}
+    n = min(steps.values())  # same number of steps per block for all
+    times = {s: [] for s in systems}
     for _ in range(blocks):
-        for s in ("ember", "torch"):
+        for s in systems:
             times[s].append(workers[s].run(n) / n)
     rss = {s: wk.close()["peak_rss_mb"] for s, wk in workers.items()}
     res = {"workload": name, "title": w.title + (" (zoo resnet20)" if zoo else ""), "steps_per_block": n,
            "blocks": blocks, "params": workers["ember"].n_params}
     flops = step_flops(w)
-    for s in ("ember", "torch"):
+    for s in systems:
         med = statistics.median(times[s])
         res[s] = {"ms_per_step": med * 1e3, "gflops": flops / med / 1e9, "peak_rss_mb": rss[s],
                   "block_ms": [t * 1e3 for t in times[s]]}
@@ -77,6 +79,8 @@ def bench_workload(name: str, env: dict, blocks: int, block_s: float, zoo: bool 
             res[s]["images_per_s"] = w.batch / med
     res["ratio"] = res["ember"]["ms_per_step"] / res["torch"]["ms_per_step"]
     res["rss_ratio"] = rss["ember"] / rss["torch"]
+    if "numpy" in res:
+        res["reference_ratio"] = res["numpy"]["ms_per_step"] / res["torch"]["ms_per_step"]
     return res
 
 
@@ -137,6 +141,12 @@ def markdown(result: dict) -> str:
                          f"**{r['ratio']:.2f}** | ≤ {target} | {e['gflops']:.1f} | {t['gflops']:.1f} | "
                          f"{e['peak_rss_mb']:.0f} | {t['peak_rss_mb']:.0f} |")
         lines.append("")
+        for r in conf["results"]:
+            if "numpy" in r:
+                lines.append(f"{r['workload']}, hand-written NumPy reference (`benchmarks/reference.py`, fused, BLAS "
+                             f"threads): {r['numpy']['ms_per_step']:.2f} ms, **{r['reference_ratio']:.2f}** × PyTorch "
+                             f"in the same blocks (a floor for ember's ratio).")
+                lines.append("")
     return "\n".join(lines)
 
 
@@ -193,8 +203,8 @@ def main(argv=None) -> int:
             r = bench_workload(n, env, args.blocks, args.block_seconds)
             conf["results"].append(r)
             print(f"    ember {r['ember']['ms_per_step']:.2f} ms  torch {r['torch']['ms_per_step']:.2f} ms  "
-                  f"ratio {r['ratio']:.2f}  RSS {r['ember']['peak_rss_mb']:.0f}/{r['torch']['peak_rss_mb']:.0f} MB",
-                  flush=True)
+                  f"ratio {r['ratio']:.2f}  RSS {r['ember']['peak_rss_mb']:.0f}/{r['torch']['peak_rss_mb']:.0f} MB"
+                  + (f"  reference ratio {r['reference_ratio']:.2f}" if "numpy" in r else ""), flush=True)
             if n == "W3" and args.zoo:
                 r = bench_workload(n, env, args.blocks, args.block_seconds, zoo=True)
                 conf["results"].append(r)

@@ -19,9 +19,14 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(int(__import__("os").environ.get("BENCH_THREADS", "2")))
-    from benchmarks.workloads import build
+    if system == "numpy":  # the hand-written reference (W1 only); it never imports ember
+        from benchmarks.reference import build as build_reference
 
-    step, n_params = build(system, name, zoo=zoo)
+        step, n_params = build_reference()
+    else:
+        from benchmarks.workloads import build
+
+        step, n_params = build(system, name, zoo=zoo)
     t0 = time.perf_counter()
     for _ in range(3):
         step()
