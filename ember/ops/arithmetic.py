@@ -31,10 +31,12 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """z = a·b;  dz/da = b, dz/db = a."""
+    """z = a·b;  dz/da = b, dz/db = a. Each operand is kept only for the other's gradient (as PyTorch does:
+    a value changed in place after the op then matters only where backward reads it)."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        na, nb = self.needs_input_grad
+        self.a, self.b = (a if nb else None), (b if na else None)
         return a * b
 
     def backward(self, g):
@@ -43,10 +45,11 @@ class Mul(Function):
 
 
 class Div(Function):
-    """z = a / b;  dz/da = 1/b, dz/db = −a/b²."""
+    """z = a / b;  dz/da = 1/b, dz/db = −a/b² (a kept only for b's gradient)."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        na, nb = self.needs_input_grad
+        self.a, self.b = (a if nb else None), (b if na or nb else None)
         return a / b
 
     def backward(self, g):
@@ -234,30 +237,33 @@ class MatMul(Function):
                     f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied: their batch dimensions "
                     f"{a.shape[:-2]} and {b.shape[:-2]} do not broadcast"
                 ) from None
-        self.a, self.b = a, b
+        na, nb = self.needs_input_grad
+        self.a, self.b = (a if nb else None), (b if na else None)  # each operand only for the other's gradient
+        self.ndims = a.ndim, b.ndim
         return np.matmul(a, b)
 
     def backward(self, g):
         a, b = self.a, self.b
         na, nb = self.needs_input_grad
-        if a.ndim == 1 and b.ndim == 1:  # dot product: g is a scalar
+        nda, ndb = self.ndims
+        if nda == 1 and ndb == 1:  # dot product: g is a scalar
             return (g * b if na else None), (g * a if nb else None)
         # promote 1-D operands to matrices so one formula serves every case
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
-        if a.ndim == 1:
+        if nda == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
+        if ndb == 1:
             g2 = np.expand_dims(g2, -1)
         ga = gb = None
         if na:
+            b2 = b[:, None] if ndb == 1 else b
             ga = np.matmul(g2, np.swapaxes(b2, -1, -2))  # (..., m, k); broadcast batch dims are summed later
-            if a.ndim == 1:
+            if nda == 1:
                 ga = ga[..., 0, :]
         if nb:
+            a2 = a[None, :] if nda == 1 else a
             gb = np.matmul(np.swapaxes(a2, -1, -2), g2)  # (..., k, n)
-            if b.ndim == 1:
+            if ndb == 1:
                 gb = gb[..., 0]
         return ga, gb
 

@@ -20,14 +20,16 @@ class Linear(Function):
         out = matmul(x, w.T)  # a large product is split over ember's threads
         if b is not None:
             out += b
-        self.x, self.w, self.has_bias = x, w, b is not None
+        nx, nw = self.needs_input_grad[:2]  # x only for dW, W only for dx (as PyTorch saves them)
+        self.x, self.w, self.has_bias = (x if nw else None), (w if nx else None), b is not None
         return out
 
     def backward(self, g):
         nx, nw = self.needs_input_grad[:2]
         nb = self.has_bias and self.needs_input_grad[2]
         x, w = self.x, self.w
-        g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        g2 = g.reshape(-1, g.shape[-1])
+        x2 = x.reshape(-1, x.shape[-1]) if nw else None
         if nx and nw and 2.0 * g2.shape[0] * w.shape[0] * w.shape[1] >= MIN_SPLIT_FLOPS:
             gx, gw = parallel(lambda: g @ w, lambda: g2.T @ x2)  # independent: side by side on two threads
         else:
