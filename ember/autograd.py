@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ember.tensor import Function as _Node
-from ember.tensor import Tensor, _state, backward_graph, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ember.tensor import Tensor, _inplace_log, _state, backward_graph, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = ["grad", "backward", "Function", "FunctionCtx", "set_detect_anomaly", "detect_anomaly",
            "is_anomaly_enabled", "gradcheck", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
@@ -235,6 +235,7 @@ class Function:
             node = _node_class(cls)()
             node.needs_input_grad = fctx.needs_input_grad
             node.parents = [a if isinstance(a, Tensor) else None for a in args]
+            node.epoch = _inplace_log.epoch
             node.user, node.fctx = cls, fctx
             result.requires_grad = True
             result._ctx = node

@@ -9,6 +9,7 @@ each node's ``backward`` and accumulating the gradients it returns.
 """
 from __future__ import annotations
 
+import collections
 import functools
 import sys
 import threading
@@ -166,6 +167,7 @@ class Function:
 
     __slots__ = ("parents", "needs_input_grad", "saved", "__dict__")
     versions = None  # the inputs' versions when recorded, kept only when one had been assigned into (x[i] = v)
+    epoch = None  # _inplace_log.epoch when recorded: in-place changes logged since then are checked at backward
 
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -214,6 +216,7 @@ class Function:
         out._version = 0
         if record:
             ctx.parents = parents
+            ctx.epoch = _inplace_log.epoch
             if versioned:
                 ctx.versions = tuple(0 if p is None else p._version for p in parents)
             out.requires_grad = True
@@ -270,7 +273,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 class Tensor:
     """An n-dimensional array that can record the operations applied to it."""
 
-    __slots__ = ("array", "requires_grad", "grad", "_ctx", "_hooks", "_retain", "_version", "name", "__weakref__")
+    __slots__ = ("array", "requires_grad", "grad", "_ctx", "_hooks", "_retain", "_version", "name", "_unwatched",
+                 "__weakref__")
     __array_priority__ = 1000  # make ndarray + Tensor defer to Tensor.__radd__
 
     def __init__(self, data: Any, dtype=None, requires_grad: bool = False):
@@ -307,8 +311,11 @@ class Tensor:
         """The values as a tensor outside the graph (PyTorch's ``.data``): it shares memory with this one and
         does not require grad, so ``p.data.normal_(0, 0.02)`` or ``p.data.copy_(q.data)`` change ``p``
         without being recorded. Assigning a tensor (or an array) replaces the values, shape and dtype
-        included. The raw NumPy array is ``.array``."""
-        return Tensor._wrap(self.array)
+        included. The raw NumPy array is ``.array``. As in PyTorch, in-place changes made through it are not
+        checked against the values a recorded graph saved (see ``note_inplace``)."""
+        t = Tensor._wrap(self.array)
+        t._unwatched = True
+        return t
 
     @data.setter
     def data(self, value) -> None:
@@ -578,6 +585,8 @@ class Tensor:
             raise RuntimeError(
                 f"{op}: {kind} that requires grad cannot be modified in place (ember's graph does not record "
                 "in-place ops); do it under ember.no_grad() or use the out-of-place op (x = x + y)")
+        if not getattr(self, "_unwatched", False):
+            note_inplace((self.array,), op)
 
     def zero_(self) -> "Tensor":
         self._check_inplace("zero_")
@@ -680,6 +689,8 @@ class Tensor:
         tracked = is_grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad))
         if not tracked:
             self.array[index] = value.array if isinstance(value, Tensor) else value
+            if not getattr(self, "_unwatched", False):
+                note_inplace((self.array,), "x[index] = value")
             return
         if self.requires_grad and self._ctx is None:
             raise RuntimeError("a leaf tensor that requires grad cannot be assigned into in place; do it under "
@@ -744,6 +755,80 @@ def _as_recorded(parents: list, versions: tuple | None) -> list:
     return [p if p is None or p._version == v else _earlier_states[id(p)][v] for p, v in zip(parents, versions)]
 
 
+class _InplaceLog:
+    """In-place changes made outside the graph (``add_``, ``x[i] = v`` under no_grad, an optimizer's step, …),
+    newest last, so that backward can refuse to use values a node saved and something changed afterwards:
+    PyTorch's "modified by an inplace operation" error. PyTorch counts versions per tensor; ember compares
+    memory instead (each changed array's owner), so a change through any view or ``detach()`` is caught, and a
+    node that saved only values derived from its input (ReLU's mask) is not blamed. ``epoch`` counts the changes
+    logged so far; a node records it, and only a node recorded before the newest change is checked. The log
+    keeps the last ``SIZE`` changes (weakly): older ones are not checked."""
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.entries: collections.deque = collections.deque(maxlen=self.SIZE)  # (epoch, weakref to owner, what)
+
+
+_inplace_log = _InplaceLog()
+
+
+def _owner(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory (a itself unless it is a view)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def note_inplace(arrays: Iterable[np.ndarray], what: str) -> None:
+    """Log that ``arrays`` were just changed in place by ``what`` (an op's name, ``"SGD.step()"``, …), outside
+    the graph. Code that writes into a tensor's ``.array`` that a graph may have saved calls this."""
+    log, epoch = _inplace_log, _inplace_log.epoch
+    for a in arrays:
+        log.entries.append((epoch, weakref.ref(_owner(a)), what))
+    if log.entries and log.entries[-1][0] == epoch:  # something was logged
+        log.epoch = epoch + 1
+
+
+def _changed_since(oldest: int) -> dict[int, tuple]:
+    """id(owner) → (its latest change's epoch, what made it, owner) for the changes logged at ``oldest`` or later."""
+    changed = {}
+    for epoch, ref, what in tuple(_inplace_log.entries):  # a copy: other threads (loader workers) may log meanwhile
+        if epoch >= oldest:
+            owner = ref()
+            if owner is not None:
+                changed[id(owner)] = (epoch, what, owner)
+    return changed
+
+
+def _saved_arrays(obj: Any, depth: int = 0):
+    """The arrays a node holds for its backward: its attributes, inside tuples and lists, and a custom
+    Function's ``saved_tensors``."""
+    if isinstance(obj, np.ndarray):
+        yield obj
+    elif isinstance(obj, Tensor):
+        yield obj.array
+    elif depth < 3 and isinstance(obj, (tuple, list)):
+        for o in obj:
+            yield from _saved_arrays(o, depth + 1)
+    elif depth == 0 and hasattr(obj, "saved_tensors"):  # ember.autograd's ctx: only what was saved counts
+        yield from _saved_arrays(obj.saved_tensors, 1)
+
+
+def _check_saved(ctx: Function, changed: dict) -> None:
+    """Raise when an array ``ctx`` saved was changed in place after ``ctx`` was recorded."""
+    for value in ctx.__dict__.values():
+        for a in _saved_arrays(value):
+            hit = changed.get(id(_owner(a)))
+            if hit is not None and hit[0] >= ctx.epoch:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: an array of shape {tuple(a.shape)} ({a.dtype}) that {type(ctx).__name__}Backward "
+                    f"saved was changed by {hit[1]} after the graph recorded it. Make the change after backward(), "
+                    "make it out of place (x = x * 2 instead of x.mul_(2)), or clone the value before changing it")
+
+
 def _topological_order(root: Tensor) -> list[Tensor]:
     """Tensors reachable from ``root`` through recorded nodes, inputs before outputs.
 
@@ -797,6 +882,8 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False,
     order = _topological_order(root)
     grads: dict[Tensor, np.ndarray] = {root: grad}
     anomaly = _state.detect_anomaly
+    newest = _inplace_log.epoch
+    changed = None  # built once, when a node recorded before the newest in-place change is reached
     for t in reversed(order):
         g = grads.pop(t, None)
         if g is None:
@@ -831,6 +918,10 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False,
             if ctx is None:
                 continue
         parents = ctx.parents
+        if ctx.epoch is not None and ctx.epoch != newest:
+            if changed is None:
+                changed = _changed_since(min(e for e in (n._ctx.epoch for n in order if n._ctx) if e is not None))
+            _check_saved(ctx, changed)
         in_grads = ctx.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)

@@ -37,7 +37,7 @@ from typing import Callable
 import numpy as np
 
 from ember import random as _random
-from ember.tensor import Tensor
+from ember.tensor import Tensor, note_inplace
 
 __all__ = [
     "calculate_gain", "zeros_", "ones_", "constant_", "eye_", "dirac_", "normal_", "uniform_", "xavier_uniform_",
@@ -55,6 +55,7 @@ def _check(tensor) -> np.ndarray:
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     tensor.array[...] = values  # in place, cast to the tensor's own dtype
+    note_inplace((tensor.array,), "an ember.nn.init initializer")
     return tensor
 
 

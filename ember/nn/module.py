@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ember.tensor import Tensor
+from ember.tensor import Tensor, note_inplace
 
 
 class Parameter(Tensor):
@@ -349,6 +349,7 @@ class Module:
                 v = state_dict[k]
                 arr = v.array if isinstance(v, Tensor) else np.asarray(v)
                 t.array[...] = arr.astype(t.array.dtype, copy=False)
+                note_inplace((t.array,), "load_state_dict")
         return _IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------- printing

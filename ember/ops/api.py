@@ -13,7 +13,7 @@ from ember.ops import arithmetic as Ar
 from ember.ops import reduce as R
 from ember.ops import shape as S
 from ember import dtypes as _dt
-from ember.tensor import Tensor, _state
+from ember.tensor import Tensor, _state, note_inplace
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -1112,6 +1112,8 @@ def _inplace(op, ufunc, symbol: str):
         except ValueError as e:
             raise RuntimeError(f"{symbol}: cannot update a tensor of shape {self.shape} in place with an operand of "
                                f"shape {np.shape(o)}: {e}") from None
+        if not getattr(self, "_unwatched", False):
+            note_inplace((self.array,), f"x {symbol} y")
         return self
 
     iop.__name__ = f"__i{op.__name__}__"
@@ -1139,6 +1141,7 @@ def with_out(op):
                                f"to the desired output type {out.array.dtype}")
         if out.array.shape == result.array.shape:
             np.copyto(out.array, result.array, casting="same_kind")
+            note_inplace((out.array,), f"{op.__name__}(out=...)")
         else:
             if out.array.size:
                 warnings.warn(f"{op.__name__}(): an output with one or more elements was resized since it had "

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ember.tensor import Tensor, enable_grad
+from ember.tensor import Tensor, enable_grad, note_inplace
 
 __all__ = ["Optimizer"]
 
@@ -238,10 +238,13 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        updated = []
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(p.array, p.grad.array, self.state[p], group)
+                    updated.append(p.array)
+        note_inplace(updated, f"{type(self).__name__}.step()")  # a graph recorded before may not use them now
         self._step_count += 1
         return loss
 
