@@ -214,3 +214,16 @@ def test_pytorch_decides_the_same(scenario, torch):
         assert MESSAGE in str(e)
         torch_raised = True
     assert torch_raised == (scenario in RAISES)
+
+
+def test_products_keep_only_the_operand_the_other_gradient_reads():
+    lin = ember.nn.Linear(4, 3).requires_grad_(False)  # frozen: its input's gradient needs W, not x
+    x = ember.randn(2, 4, requires_grad=True)
+    node = lin(x)._ctx
+    assert node.x is None and node.w is lin.weight.array
+    w = ember.randn(3, 4, requires_grad=True)
+    for op in (lambda a, b: a * b, lambda a, b: a @ b.T):
+        node = op(w, ember.randn(3, 4))._ctx  # only w needs a gradient: w itself is not kept
+        assert node.a is None and node.b is not None
+    node = (ember.randn(3) / ember.randn(3, requires_grad=True))._ctx  # b's gradient reads both
+    assert node.a is not None and node.b is not None
