@@ -257,12 +257,13 @@ class RandomAffine(Transform):
     fraction of the width and height (whole pixels, as torchvision rounds them); ``scale``:
     (min, max); ``shear``: s for x-shear in ``[-s, s]``, (min, max) for x, or four values for x
     and y; ``fill``: a number or one per channel, in the image's [0, 1] units; ``center``: (x, y)
-    in pixels. Uncovered pixels take ``fill``; sampling is bilinear unless ``interpolation`` says
-    nearest (torchvision's default is nearest: bilinear is smoother for small rotations).
+    in pixels. Uncovered pixels take ``fill``; sampling is nearest unless ``interpolation`` says bilinear
+    (torchvision's default, kept so its scripts draw the same images; bilinear is smoother for small rotations,
+    and ember's ``rotate``/``stretch`` recipes use it).
     """
 
     def __init__(self, degrees=10.0, translate=None, scale=None, shear=None,
-                 interpolation=InterpolationMode.BILINEAR, fill=0.0, center=None, *, stretch: float = 0.0,
+                 interpolation=InterpolationMode.NEAREST, fill=0.0, center=None, *, stretch: float = 0.0,
                  generator=None):
         super().__init__(generator)
         self.degrees = _angle_range(degrees)
@@ -330,7 +331,7 @@ class RandomRotation(RandomAffine):
     image) is not supported: every image of a batch must keep one size.
     """
 
-    def __init__(self, degrees=10.0, interpolation=InterpolationMode.BILINEAR, expand: bool = False,
+    def __init__(self, degrees=10.0, interpolation=InterpolationMode.NEAREST, expand: bool = False,
                  center=None, fill=0.0, generator=None):
         if isinstance(interpolation, (int, float)) and not isinstance(interpolation, bool):
             raise TypeError(f"interpolation must be an InterpolationMode or its name, got {interpolation!r} "
@@ -524,8 +525,8 @@ AUGMENTATIONS = {
     "resized_crop": (RandomResizedCrop, {"scale": (0.6, 1.0)}),
     "jitter": (ColorJitter, {"brightness": 0.3, "contrast": 0.3, "saturation": 0.3}),
     "lighting": (PCALighting, {"std": 0.1}),
-    "rotate": (RandomRotation, {"degrees": 10.0}),
-    "stretch": (RandomAffine, {"degrees": 0.0, "stretch": 0.1}),
+    "rotate": (RandomRotation, {"degrees": 10.0, "interpolation": "bilinear"}),
+    "stretch": (RandomAffine, {"degrees": 0.0, "stretch": 0.1, "interpolation": "bilinear"}),
     "cutout": (Cutout, {"size": 8}),
     "mixup": (Mixup, {"alpha": 0.2}),
 }

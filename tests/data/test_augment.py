@@ -299,3 +299,16 @@ def test_global_seed_makes_transforms_reproducible():
     a = aug(x)
     ember.manual_seed(7)
     np.testing.assert_array_equal(aug(x), a)
+
+
+def test_rotation_and_affine_sample_nearest_by_default_as_torchvision_does():
+    x = batch(n=4)
+    allowed = np.append(np.unique(x), 0.0)  # every output pixel is an input pixel or the fill
+    for aug in (RandomRotation(30), RandomAffine(20, translate=(0.1, 0.1), scale=(0.8, 1.2))):
+        assert aug.interpolation.value == "nearest"
+        assert np.isin(aug(x, rng=rng(1)), allowed).all()
+    smooth = RandomRotation(30, interpolation="bilinear")(x, rng=rng(1))
+    assert not np.isin(smooth, allowed).all()
+    # ember's own recipes keep bilinear sampling
+    recipes = parse_augment("rotate, stretch", num_classes=10).transforms
+    assert [a.interpolation.value for a in recipes] == ["bilinear", "bilinear"]
