@@ -24,7 +24,7 @@ from ember.models.googlenet import GoogLeNet, Inception, googlenet  # noqa: F401
 from ember.models.resnet import (  # noqa: F401,E402
     BasicBlock, Bottleneck, CifarResNet, ResNet, resnet18, resnet20, resnet32, resnet34, resnet50, resnet56,
 )
-from ember.models.densenet import DenseNet, densenet121  # noqa: F401,E402
+from ember.models.densenet import DenseNet, densenet121, densenet161, densenet169, densenet201  # noqa: F401,E402
 from ember.models.mobilenet import MobileNetV1, MobileNetV2, mobilenet_v1, mobilenet_v2  # noqa: F401,E402
 from ember.models.xception import Xception, xception  # noqa: F401,E402
 from ember.models.senet import SEBottleneck, SqueezeExcitation, se_resnet50  # noqa: F401,E402

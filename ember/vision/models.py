@@ -16,8 +16,14 @@ from ember.models import registry as _registry
 from ember.models.registry import list_models
 
 
+# torchvision's defaults where they differ from the zoo's: its untrained GoogLeNet has the auxiliary classifiers
+# (and returns GoogLeNetOutputs while training); ember's zoo leaves them out unless asked.
+TORCHVISION_DEFAULTS = {"googlenet": {"aux_logits": True}}
+
+
 def _no_pretrained(builder: Callable) -> Callable:
     name = builder.__name__
+    defaults = TORCHVISION_DEFAULTS.get(name, {})
 
     @functools.wraps(builder)
     def build(*args, weights=None, progress: bool = True, pretrained: bool = False, **kwargs):
@@ -25,7 +31,7 @@ def _no_pretrained(builder: Callable) -> Callable:
             given = f"weights={weights!r}" if weights is not None else "pretrained=True"
             raise ValueError(f"{name}({given}): ember has no pretrained weights to download; build with "
                              "weights=None and train it, or load a state_dict you saved with ember.save")
-        return builder(*args, **kwargs)
+        return builder(*args, **{**defaults, **kwargs})
 
     return build
 

@@ -89,7 +89,7 @@ def test_reference_initialisations():
     assert np.abs(default).max() <= 1 / math.sqrt(64 * 25) and np.std(default) > 0.005
 
     goog = zoo.googlenet(num_classes=10, input_size=32)
-    w = goog.stage3[0].branch2[1][0].weight.array
+    w = goog.inception3a.branch2[1].conv.weight.array
     assert np.std(w) == pytest.approx(0.01, rel=0.1)  # truncated at ±2 (absolute), i.e. hardly at all
 
     eff = zoo.efficientnet_b0(num_classes=10, input_size=32)

@@ -25,6 +25,9 @@ REFERENCE = {
     "resnet34": 21_797_672,
     "resnet50": 25_557_032,
     "densenet121": 7_978_856,
+    "densenet161": 28_681_000,
+    "densenet169": 14_149_480,
+    "densenet201": 20_013_928,
     "mobilenet_v1": 4_231_976,
     "mobilenet_v2": 3_504_872,
     "xception": 22_855_952,
@@ -93,6 +96,10 @@ def test_nin_formula_by_hand_for_the_cifar_model():
 def test_nin_has_no_fully_connected_layer():
     from ember import nn
     assert not any(isinstance(m, nn.Linear) for m in zoo.nin().modules())
+
+
+def test_googlenet_auxiliary_classifiers_match_torchvisions_count():
+    assert count(zoo.googlenet(aux_logits=True)) == 13_004_888  # torchvision's GoogLeNet(aux_logits=True)
 
 
 def test_googlenet_paper_kernels_adds_the_5x5_weights():

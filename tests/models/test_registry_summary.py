@@ -9,8 +9,8 @@ from ember import nn
 
 EXPECTED = {
     "mlp", "lenet5", "lenet5_bn", "alexnet", "vgg11", "vgg16", "vgg16_bn", "nin", "googlenet", "resnet18", "resnet34",
-    "resnet50", "resnet20", "resnet32", "resnet56", "densenet121", "mobilenet_v1", "mobilenet_v2", "xception",
-    "se_resnet50", "condensenet", "efficientnet", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2",
+    "resnet50", "resnet20", "resnet32", "resnet56", "densenet121", "densenet161", "densenet169", "densenet201",
+    "mobilenet_v1", "mobilenet_v2", "xception", "se_resnet50", "condensenet", "efficientnet", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2",
     "efficientnet_b3",
 }
 

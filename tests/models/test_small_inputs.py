@@ -13,9 +13,9 @@ from tests.models.util import adam_steps, cross_entropy
 
 ALL = zoo.list_models()
 
-# Default tier: forward and backward for every model except the four heaviest (about 1 GMAC per image or
+# Default tier: forward and backward for every model except the heaviest (about 1 GMAC per image or
 # 120 convolutions at 28×28); training steps for a light member of each family. The rest are marked slow.
-HEAVY = {"densenet121", "resnet34", "resnet50", "se_resnet50"}
+HEAVY = {"densenet121", "densenet161", "densenet169", "densenet201", "resnet34", "resnet50", "se_resnet50"}
 TRAIN_BY_DEFAULT = {"mlp", "lenet5", "lenet5_bn", "alexnet", "vgg11", "nin", "resnet20", "mobilenet_v1",
                     "efficientnet_b0"}
 
