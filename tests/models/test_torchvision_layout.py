@@ -231,3 +231,14 @@ def test_googlenet_computes_what_torchvisions_layout_computes(torch):
     theirs = reference(torch.from_numpy(x))
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a.array, b.detach().numpy(), rtol=1e-3, atol=1e-5)
+
+
+def test_googlenet_transform_input_renormalises_imagenet_inputs_to_minus_one_one():
+    plain = zoo.googlenet(num_classes=3, input_size=32).eval()
+    moved = zoo.googlenet(num_classes=3, input_size=32, transform_input=True).eval()
+    moved.load_state_dict(plain.state_dict())
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+    pixels = np.random.default_rng(0).random((2, 3, 32, 32))  # in [0, 1]
+    normalised = ((pixels - mean[:, None, None]) / std[:, None, None]).astype(np.float32)
+    expected = plain(ember.tensor(((pixels - 0.5) / 0.5).astype(np.float32))).array
+    np.testing.assert_allclose(moved(ember.tensor(normalised)).array, expected, rtol=1e-4, atol=1e-5)
