@@ -147,6 +147,10 @@ OPTIMIZERS = {
     "radam": ("RAdam", dict(lr=0.01), None),  # 50 steps: rectified from step 6 on
     "radam_wd": ("RAdam", dict(lr=0.01, weight_decay=1e-2, betas=(0.8, 0.99)), None),
     "radamw": ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), None),
+    "rprop": ("Rprop", dict(lr=0.01), None),
+    "rprop_groups": ("Rprop", dict(lr=0.005, etas=(0.4, 1.3)), dict(step_sizes=(1e-3, 0.02), maximize=True)),
+    "asgd": ("ASGD", dict(lr=0.05), None),
+    "asgd_t0_wd": ("ASGD", dict(lr=0.05, lambd=1e-2, alpha=0.5, t0=10, weight_decay=1e-2), dict(t0=0, lr=0.02)),
 }
 
 
