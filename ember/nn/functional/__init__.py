@@ -12,3 +12,6 @@ from ember.nn.functional.penalty import *  # noqa: F401,F403
 from ember.nn.functional.sparse import *  # noqa: F401,F403
 from ember.nn.functional.upsampling import *  # noqa: F401,F403
 from ember.nn.functional.vision import *  # noqa: F401,F403
+from ember.nn.functional.fold import *  # noqa: F401,F403
+from ember.nn.functional.gumbel import *  # noqa: F401,F403
+from ember.nn.functional.bilinear import *  # noqa: F401,F403
