@@ -1,7 +1,7 @@
 """ember: a deep-learning framework you can read — reverse-mode autograd on NumPy, PyTorch's names."""
 from ember.dtypes import (  # noqa: F401
-    bool_, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16, int32, int64, long,
-    set_default_dtype, short, uint8,
+    bfloat16, bool_, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16, int32, int64,
+    long, set_default_dtype, short, uint8,
 )
 from ember.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401
 from ember.tensor import (  # noqa: F401
@@ -12,6 +12,7 @@ from ember.tensor import (  # noqa: F401
 from ember.devices import device  # noqa: F401
 from ember import accelerator, amp, backends, cuda  # noqa: F401
 from ember.amp import autocast  # noqa: F401
+from ember.compile import compile, get_float32_matmul_precision, set_float32_matmul_precision  # noqa: F401,A004
 from ember.backends import (  # noqa: F401
     are_deterministic_algorithms_enabled, is_deterministic_algorithms_warn_only_enabled, use_deterministic_algorithms,
 )
@@ -29,6 +30,8 @@ from ember.ops.api import (  # noqa: F401
     repeat_interleave, roll, round, scatter, scatter_add, sin, sort, std_mean, take, tan, tril, triu, trunc,
     unique, var_mean,
 )
+from ember.ops.sampling import bincount, histc, multinomial  # noqa: F401  (also installs the Tensor methods)
+from ember.ops.cdist import cdist  # noqa: F401
 
 bool = bool_  # noqa: A001 - ember.bool like torch.bool
 
@@ -58,7 +61,7 @@ def __getattr__(name):
     import importlib
 
     if name in {"nn", "optim", "data", "models", "train", "diagnose", "tune", "lab", "viz", "backend", "ops",
-                "utils", "autograd", "vision"}:
+                "utils", "autograd", "vision", "distributions", "linalg"}:
         return importlib.import_module(f"ember.{name}")
     if name in {"save", "load"}:
         from ember import serialization

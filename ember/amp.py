@@ -5,7 +5,8 @@ Automatic mixed precision runs chosen ops in float16/bfloat16 on GPUs (or bfloat
 loss so small float16 gradients do not underflow. ember has neither a GPU nor NumPy bfloat16, so both are
 accepted and do nothing, as PyTorch's own do when the device they were asked for is missing: ``autocast``
 leaves every op in its input's dtype and ``GradScaler`` is disabled (scale 1, ``step`` is ``optimizer.step()``).
-A script written for AMP therefore runs unchanged, in float32.
+A script written for AMP therefore runs unchanged, in float32; ``autocast(dtype=ember.bfloat16)`` included
+(``ember.bfloat16`` exists as a name for this, though no tensor can have that dtype: see ember/dtypes.py).
 """
 from __future__ import annotations
 

@@ -16,6 +16,40 @@ int32 = int = np.int32
 int64 = long = np.int64
 bool_ = np.bool_
 
+
+class UnsupportedDtype:
+    """A PyTorch dtype NumPy has no type for (``ember.bfloat16``).
+
+    It exists so code that only *names* it keeps working: ``autocast(dtype=ember.bfloat16)`` (a no-op in
+    ember), ``dtype in (ember.float16, ember.bfloat16)`` checks, default arguments. Building or casting a
+    tensor to it goes through :func:`resolve`, which raises an error that says what to use instead.
+    """
+
+    __slots__ = ("name", "itemsize")
+    is_floating_point = True
+    is_complex = False
+    is_signed = True
+
+    def __init__(self, name: str, itemsize: builtins.int) -> None:
+        self.name, self.itemsize = name, itemsize
+
+    def __repr__(self) -> str:
+        return f"ember.{self.name}"
+
+    def __reduce__(self):  # pickles (checkpoints, DataLoader workers) come back as the same object
+        return self.name
+
+
+bfloat16 = UnsupportedDtype("bfloat16", 2)
+_UNSUPPORTED = {"bfloat16": bfloat16}
+
+
+def _unsupported_error(name: str) -> TypeError:
+    return TypeError(
+        f"{name} is not supported: NumPy has no {name} type, and ember computes in float32, float16 or float64. "
+        f"Keep float32 (autocast(dtype=ember.{name}) is accepted and keeps float32), or use ember.float16 "
+        "(x.half(), model.half()) for half precision")
+
 _NAMES = {
     "float16": np.float16, "half": np.float16,
     "float32": np.float32, "float": np.float32,
@@ -55,7 +89,8 @@ def tensor_type_name(dtype) -> str:
 
 
 def is_dtype_name(name: str) -> bool:
-    return name.replace("ember.", "").replace("torch.", "") in _NAMES
+    key = name.replace("ember.", "").replace("torch.", "")
+    return key in _NAMES or key in _UNSUPPORTED  # x.to("bfloat16") then fails in resolve, naming why
 
 
 _LEGACY: dict = {}  # FloatTensor, LongTensor, ... → their dtype (ember.legacy registers them)
@@ -70,6 +105,8 @@ def resolve(dtype) -> np.dtype:
     """Turn a dtype-like (None, np dtype, type, or name) into a NumPy dtype, or fail naming the valid ones."""
     if dtype is None:
         return _default
+    if isinstance(dtype, UnsupportedDtype):
+        raise _unsupported_error(dtype.name)
     if isinstance(dtype, type) and dtype in _LEGACY:  # x.type(ember.FloatTensor)
         return _LEGACY[dtype]
     if isinstance(dtype, str):
@@ -78,6 +115,8 @@ def resolve(dtype) -> np.dtype:
             return np.dtype(_NAMES[key])
         if key in _TYPE_NAMES:
             return np.dtype(_TYPE_NAMES[key])
+        if key in _UNSUPPORTED:
+            raise _unsupported_error(key)
     else:
         try:
             d = np.dtype(dtype)

@@ -252,6 +252,15 @@ class Module:
     def double(self) -> "Module":
         return self.to(np.float64)
 
+    def half(self) -> "Module":
+        return self.to(np.float16)
+
+    def bfloat16(self) -> "Module":
+        """Fails naming the reason (NumPy has no bfloat16); kept so the call gives that message, not AttributeError."""
+        from ember import dtypes as _dt
+
+        return self.to(_dt.bfloat16)
+
     def cpu(self) -> "Module":
         return self
 
