@@ -27,6 +27,7 @@ from ember import dtypes as _dt
 class _GradState(threading.local):
     grad_enabled = True  # class default: every new thread starts with grad mode on
     detect_anomaly = False  # ember.autograd.set_detect_anomaly: check every gradient for nan/inf
+    capture = None  # the running backward sweep's ``capture`` dict (see backward_graph), for nodes that sweep again
 
 
 _state = _GradState()
@@ -492,6 +493,9 @@ class Tensor:
     def half(self):
         return self.type(np.float16)
 
+    def bfloat16(self):
+        return self.type(_dt.bfloat16)  # an error naming the reason: NumPy has no bfloat16
+
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.type(other.array.dtype)
 
@@ -878,7 +882,16 @@ def backward_graph(root: Tensor, grad: np.ndarray, retain_graph: bool = False,
     and add what comes back (summed down to each input's shape) to that input's running gradient.
 
     With ``capture`` (a dict keyed by tensors) the gradients reaching those tensors are added into it and no
-    ``.grad`` is touched: ``ember.autograd.grad`` and ``backward(inputs=...)``."""
+    ``.grad`` is touched: ``ember.autograd.grad`` and ``backward(inputs=...)``. A node whose backward runs a
+    sweep of its own (a checkpoint's recomputation) finds the running sweep's dict in ``_state.capture``."""
+    outer, _state.capture = _state.capture, capture
+    try:
+        _sweep(root, grad, retain_graph, capture)
+    finally:
+        _state.capture = outer
+
+
+def _sweep(root: Tensor, grad: np.ndarray, retain_graph: bool, capture: dict | None) -> None:
     order = _topological_order(root)
     grads: dict[Tensor, np.ndarray] = {root: grad}
     anomaly = _state.detect_anomaly

@@ -1,4 +1,5 @@
-"""``ember.utils.data``: where PyTorch code looks for datasets and the DataLoader (``torch.utils.data``)."""
-from ember.utils import data
+"""``ember.utils.data``: where PyTorch code looks for datasets and the DataLoader (``torch.utils.data``);
+``ember.utils.checkpoint``: activation checkpointing (``torch.utils.checkpoint``)."""
+from ember.utils import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]
