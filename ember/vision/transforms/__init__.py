@@ -14,10 +14,11 @@ from ember.data.geometry import CenterCrop, Pad, Resize
 from ember.data.image import InterpolationMode
 from ember.data.transforms import Lambda, Normalize, PILToTensor, RandomApply, ToPILImage, ToTensor
 from ember.vision.transforms import functional
+from ember.vision.transforms import v2  # after functional, which v2 re-exports
 
 __all__ = [
     "CenterCrop", "ColorJitter", "Compose", "GaussianBlur", "Grayscale", "InterpolationMode", "Lambda", "Normalize",
     "PILToTensor", "Pad", "RandomAffine", "RandomApply", "RandomCrop", "RandomErasing", "RandomGrayscale",
     "RandomHorizontalFlip", "RandomResizedCrop", "RandomRotation", "RandomVerticalFlip", "Resize", "ToPILImage",
-    "ToTensor", "functional",
+    "ToTensor", "functional", "v2",
 ]
