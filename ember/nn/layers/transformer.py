@@ -121,9 +121,50 @@ def _get_clones(module: Module, n: int) -> ModuleList:
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
 
+class _TransformerBlock(Module):
+    """What encoder and decoder layers share: their sub-modules, built in PyTorch's registration order (so the
+    state_dict keys come in PyTorch's order), the self-attention and feed-forward sub-blocks, and the repr."""
+
+    _FF_DROPOUT = "dropout2"  # the dropout after the feed-forward network (dropout3 in a decoder layer)
+
+    def _build(self, cross: bool, d_model: int, nhead: int, dim_feedforward: int, dropout: float,
+               activation: Activation, layer_norm_eps: float, batch_first: bool, norm_first: bool, bias: bool,
+               device, dtype) -> None:
+        name = type(self).__name__
+        _check_block_args(name, d_model, nhead, dim_feedforward, dropout, layer_norm_eps, device)
+        act = _activation(activation, name)
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
+                                            dtype=dtype)
+        if cross:
+            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                     batch_first=batch_first, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = bool(norm_first)
+        blocks = range(1, 4 if cross else 3)
+        for i in blocks:
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        for i in blocks:
+            setattr(self, f"dropout{i}", Dropout(dropout))
+        self.activation = act
+
+    def _sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
+                           is_causal=is_causal)[0]
+        return self.dropout1(x)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        return getattr(self, self._FF_DROPOUT)(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def extra_repr(self) -> str:
+        act = "" if isinstance(self.activation, Module) else f"activation={_activation_name(self.activation)}, "
+        return f"{act}batch_first={self.self_attn.batch_first}, norm_first={self.norm_first}"
+
+
 # --------------------------------------------------------------------------- encoder
 
-class TransformerEncoderLayer(Module):
+class TransformerEncoderLayer(_TransformerBlock):
     """One encoder block: self-attention then a position-wise feed-forward network, each wrapped in a residual
     connection with layer norm.
 
@@ -144,21 +185,9 @@ class TransformerEncoderLayer(Module):
                  activation: Activation = F.relu, layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, device=None, dtype=None):
         super().__init__()
-        name = type(self).__name__
-        _check_block_args(name, d_model, nhead, dim_feedforward, dropout, layer_norm_eps, device)
-        act = _activation(activation, name)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
-                                            dtype=dtype)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
-        self.norm_first = bool(norm_first)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.activation_relu_or_gelu = _relu_or_gelu(act)
-        self.activation = act
+        self._build(False, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
+                    norm_first, bias, device, dtype)
+        self.activation_relu_or_gelu = _relu_or_gelu(self.activation)
 
     def forward(self, src: Tensor, src_mask=None, src_key_padding_mask=None, is_causal: bool = False) -> Tensor:
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask", src.dtype)
@@ -172,17 +201,6 @@ class TransformerEncoderLayer(Module):
             x = self.norm2(x + self._ff_block(x))
         return x
 
-    def _sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
-                           is_causal=is_causal)[0]
-        return self.dropout1(x)
-
-    def _ff_block(self, x: Tensor) -> Tensor:
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
-
-    def extra_repr(self) -> str:
-        act = "" if isinstance(self.activation, Module) else f"activation={_activation_name(self.activation)}, "
-        return f"{act}batch_first={self.self_attn.batch_first}, norm_first={self.norm_first}"
 
 
 class TransformerEncoder(Module):
@@ -229,7 +247,7 @@ class TransformerEncoder(Module):
 
 # --------------------------------------------------------------------------- decoder
 
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_TransformerBlock):
     """One decoder block: masked self-attention over the target, cross-attention from the target to the encoder's
     output (``memory``), then the feed-forward network; each a residual connection with layer norm
     (norm1, norm2, norm3; post-norm by default, pre-norm with ``norm_first=True``, as
@@ -241,28 +259,14 @@ class TransformerDecoderLayer(Module):
     ``memory_mask`` is (T, S); padding masks are (N, T) and (N, S).
     """
 
+    _FF_DROPOUT = "dropout3"
+
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation: Activation = F.relu, layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, device=None, dtype=None):
         super().__init__()
-        name = type(self).__name__
-        _check_block_args(name, d_model, nhead, dim_feedforward, dropout, layer_norm_eps, device)
-        act = _activation(activation, name)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias,
-                                            dtype=dtype)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=batch_first,
-                                                 bias=bias, dtype=dtype)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
-        self.norm_first = bool(norm_first)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = act
+        self._build(True, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
+                    norm_first, bias, device, dtype)
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal: bool = False, memory_is_causal: bool = False) -> Tensor:
@@ -277,22 +281,10 @@ class TransformerDecoderLayer(Module):
             x = self.norm3(x + self._ff_block(x))
         return x
 
-    def _sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, is_causal=is_causal,
-                           need_weights=False)[0]
-        return self.dropout1(x)
-
     def _mha_block(self, x: Tensor, mem: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
         x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
                                 is_causal=is_causal, need_weights=False)[0]
         return self.dropout2(x)
-
-    def _ff_block(self, x: Tensor) -> Tensor:
-        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
-
-    def extra_repr(self) -> str:
-        act = "" if isinstance(self.activation, Module) else f"activation={_activation_name(self.activation)}, "
-        return f"{act}batch_first={self.self_attn.batch_first}, norm_first={self.norm_first}"
 
 
 class TransformerDecoder(Module):
