@@ -18,6 +18,7 @@ import numpy as np
 
 from ember.nn.module import Module, Parameter
 from ember.tensor import Tensor, no_grad, note_inplace
+from ember.nn.utils.weight_norm import remove_pre_hook
 
 __all__ = ["SpectralNorm", "spectral_norm", "remove_spectral_norm"]
 
@@ -148,9 +149,4 @@ def spectral_norm(module: T_module, name: str = "weight", n_power_iterations: in
 def remove_spectral_norm(module: T_module, name: str = "weight") -> T_module:
     """Undo :func:`spectral_norm`: ``module.<name>`` becomes a Parameter holding ``<name>_orig / σ`` with the
     current ``u``, ``v`` (no further power iteration)."""
-    for key, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(f"spectral_norm of {name!r} not found in {type(module).__name__}")
+    return remove_pre_hook(module, name, SpectralNorm, "spectral_norm")

@@ -101,9 +101,15 @@ def weight_norm(module: T_module, name: str = "weight", dim: int | None = 0) -> 
 
 def remove_weight_norm(module: T_module, name: str = "weight") -> T_module:
     """Undo :func:`weight_norm`: ``module.<name>`` becomes a Parameter again, holding the current g · v / ‖v‖."""
+    return remove_pre_hook(module, name, WeightNorm, "weight_norm")
+
+
+def remove_pre_hook(module: T_module, name: str, kind: type, what: str) -> T_module:
+    """Take off the forward pre-hook of type ``kind`` that recomputes ``module.<name>`` (letting it put a plain
+    Parameter back); ``what`` names the function that added it, for the error when there is none."""
     for key, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, WeightNorm) and hook.name == name:
+        if isinstance(hook, kind) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[key]
             return module
-    raise ValueError(f"weight_norm of {name!r} not found in {type(module).__name__}")
+    raise ValueError(f"{what} of {name!r} not found in {type(module).__name__}")
