@@ -15,3 +15,4 @@ from ember.nn.functional.vision import *  # noqa: F401,F403
 from ember.nn.functional.fold import *  # noqa: F401,F403
 from ember.nn.functional.gumbel import *  # noqa: F401,F403
 from ember.nn.functional.bilinear import *  # noqa: F401,F403
+from ember.nn.functional.ctc import *  # noqa: F401,F403

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ember.nn.functional import loss as L
+from ember.nn.functional.ctc import ctc_loss
 from ember.nn.module import Module
 from ember.tensor import Tensor
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
            "BCEWithLogitsLoss", "KLDivLoss", "MultiMarginLoss", "HingeLoss", "TripletMarginLoss",
-           "CosineEmbeddingLoss"]
+           "CosineEmbeddingLoss", "CTCLoss"]
 
 
 class _Loss(Module):
@@ -200,3 +201,25 @@ class CosineEmbeddingLoss(_Loss):
 
     def forward(self, input1: Tensor, input2: Tensor, target) -> Tensor:
         return L.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification: −log p(target | frames) summed over every alignment of the
+    target to the frames, for unsegmented sequence labelling. ``forward(log_probs, targets, input_lengths,
+    target_lengths)``; see :func:`ember.nn.functional.ctc_loss` for the shapes. ``zero_infinity`` zeroes the
+    losses (and gradients) of targets too long for their frames instead of returning inf."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction)
+        if isinstance(blank, bool) or not isinstance(blank, int) or blank < 0:
+            raise ValueError(f"CTCLoss: blank must be a non-negative class index, got {blank!r}")
+        self.blank, self.zero_infinity = blank, bool(zero_infinity)
+
+    def forward(self, log_probs: Tensor, targets, input_lengths, target_lengths) -> Tensor:
+        return ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                        self.zero_infinity)
+
+    def extra_repr(self) -> str:
+        parts = [f"blank={self.blank}"] if self.blank else []
+        parts += [super().extra_repr()] + (["zero_infinity=True"] if self.zero_infinity else [])
+        return ", ".join(p for p in parts if p)
