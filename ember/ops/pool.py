@@ -289,24 +289,38 @@ def adaptive_size(x: np.ndarray, output_size, name: str) -> tuple[int, int]:
     return oh, ow
 
 
+def adaptive_max_pool2d_indices(x: np.ndarray, output_size) -> np.ndarray:
+    """Flat (h·W + w) index in its (H, W) plane of the maximum of every adaptive bin (:func:`adaptive_bins`),
+    shape (N, C, oh, ow), as PyTorch's ``return_indices=True`` gives them (for :class:`MaxUnpool2d`): the first
+    maximum in row-major bin order wins ties, and a bin holding nan points at its last nan, as PyTorch's
+    ``val > max || isnan(val)`` scan does. Overlapping bins may share an index. One vectorised argmax per
+    output cell."""
+    oh, ow = adaptive_size(x, output_size, "adaptive_max_pool2d")
+    n, c, h, w = x.shape
+    index = np.empty((n, c, oh, ow), dtype=np.int64)
+    for i, (h0, h1) in enumerate(adaptive_bins(h, oh)):
+        for j, (w0, w1) in enumerate(adaptive_bins(w, ow)):
+            win = x[:, :, h0:h1, w0:w1].reshape(n, c, -1)
+            arg = win.argmax(axis=2)
+            if x.dtype.kind == "f":
+                nan = np.isnan(win)
+                if nan.any():
+                    arg = np.where(nan.any(axis=2), win.shape[2] - 1 - nan[:, :, ::-1].argmax(axis=2), arg)
+            bw = w1 - w0
+            index[:, :, i, j] = (h0 + arg // bw) * w + w0 + arg % bw
+    return index
+
+
 class AdaptiveMaxPool2d(Function):
-    """Max over the adaptive bins of :func:`adaptive_bins` (they may overlap); the gradient goes to the first
-    maximum of each bin in row-major order, as in PyTorch. One vectorised reduction per output cell."""
+    """Max over the adaptive bins of :func:`adaptive_bins` (they may overlap): out = x.flat[index] per plane with
+    the index of :func:`adaptive_max_pool2d_indices`, so the gradient goes to the first maximum of each bin in
+    row-major order, as in PyTorch (added up where overlapping bins share it)."""
 
     def forward(self, x, output_size):
-        oh, ow = adaptive_size(x, output_size, "adaptive_max_pool2d")
-        n, c, h, w = x.shape
-        out = np.empty((n, c, oh, ow), dtype=x.dtype)
-        index = np.empty((n, c, oh, ow), dtype=np.int64)  # flat h·W + w of each maximum
-        for i, (h0, h1) in enumerate(adaptive_bins(h, oh)):
-            for j, (w0, w1) in enumerate(adaptive_bins(w, ow)):
-                win = x[:, :, h0:h1, w0:w1].reshape(n, c, -1)
-                arg = win.argmax(axis=2)
-                out[:, :, i, j] = np.take_along_axis(win, arg[..., None], axis=2)[..., 0]
-                bw = w1 - w0
-                index[:, :, i, j] = (h0 + arg // bw) * w + w0 + arg % bw
+        index = adaptive_max_pool2d_indices(x, output_size)
+        n, c = x.shape[:2]
         self.x_shape, self.index = x.shape, index
-        return out
+        return np.take_along_axis(x.reshape(n, c, -1), index.reshape(n, c, -1), axis=2).reshape(index.shape)
 
     def backward(self, g):
         return (_scatter_into_planes(g, self.x_shape, self.index),)

@@ -72,11 +72,15 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     return P.AdaptiveAvgPool2d.apply(input, output_size=output_size)
 
 
-def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False) -> Tensor:
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     """Max over bins [⌊i·H/oh⌋, ⌈(i+1)·H/oh⌉) × [⌊j·W/ow⌋, ⌈(j+1)·W/ow⌉), whatever H and W; ``None`` in
-    ``output_size`` keeps that dimension. ``return_indices=True`` is not supported."""
+    ``output_size`` keeps that dimension. With ``return_indices`` also returns the flat index h·W + w of each
+    maximum in its (H, W) plane, as PyTorch does (for :func:`max_unpool2d` with ``output_size`` = (H, W))."""
     if return_indices:
-        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported by ember")
+        if input.ndim != 4:
+            raise RuntimeError(f"adaptive_max_pool2d expects a 4-D input (N, C, H, W), got shape {input.shape}")
+        index = P.adaptive_max_pool2d_indices(input.array, output_size)
+        return P.PlaneGather.apply(input, index), Tensor._wrap(index)
     return P.AdaptiveMaxPool2d.apply(input, output_size=output_size)
 
 

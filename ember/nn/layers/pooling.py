@@ -102,7 +102,9 @@ class AdaptiveAvgPool2d(Module):
 
 class AdaptiveMaxPool2d(Module):
     """Max over ``output_size`` bins whatever the input size (bins as in :class:`AdaptiveAvgPool2d`);
-    ``AdaptiveMaxPool2d(1)`` is global max pooling. ``return_indices=True`` is not supported."""
+    ``AdaptiveMaxPool2d(1)`` is global max pooling. With ``return_indices=True`` forward returns (output,
+    indices), the flat h·W + w position of each maximum in its plane, for :class:`MaxUnpool2d` (give it the
+    input's size as ``output_size``)."""
 
     def __init__(self, output_size, return_indices: bool = False):
         super().__init__()
@@ -110,13 +112,12 @@ class AdaptiveMaxPool2d(Module):
         if len(items) not in (1, 2) or any(v is not None and (not isinstance(v, int) or v <= 0) for v in items):
             raise ValueError(f"AdaptiveMaxPool2d: output_size must be a positive int or a pair of ints/None, "
                              f"got {output_size!r}")
-        if return_indices:
-            raise ValueError("AdaptiveMaxPool2d: return_indices=True is not supported by ember")
         self.output_size = tuple(output_size) if isinstance(output_size, (tuple, list)) else output_size
-        self.return_indices = False
+        self.return_indices = bool(return_indices)
 
-    def forward(self, input: Tensor) -> Tensor:
-        return _batched(input, lambda x: adaptive_max_pool2d(x, self.output_size), "AdaptiveMaxPool2d")
+    def forward(self, input: Tensor):
+        return _batched(input, lambda x: adaptive_max_pool2d(x, self.output_size, self.return_indices),
+                        "AdaptiveMaxPool2d")
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
