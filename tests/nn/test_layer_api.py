@@ -51,7 +51,7 @@ import ember.nn.functional as F
     (lambda: nn.SmoothL1Loss(beta=-1), "beta must be non-negative"),
     (lambda: nn.HuberLoss(delta=0), "delta must be positive"),
     (lambda: nn.Upsample(scale_factor=-1.5), "scale_factor must be a positive number"),
-    (lambda: nn.Upsample(scale_factor=2, mode="bicubic"), r"mode 'bicubic' is not supported; valid modes: \["),
+    (lambda: nn.Upsample(scale_factor=2, mode="bicubix"), r"mode 'bicubix' is not supported; valid modes: \["),
     (lambda: nn.Upsample(scale_factor=2, align_corners=True), "align_corners can only be set"),
     (lambda: nn.Upsample(), "exactly one of size or scale_factor"),
 ], ids=lambda v: v if isinstance(v, str) else "")

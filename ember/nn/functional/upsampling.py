@@ -1,4 +1,4 @@
-"""Resizing feature maps: interpolate (nearest, nearest-exact, (bi)linear, area) and the pixel shuffles."""
+"""Resizing feature maps: interpolate (nearest, nearest-exact, (bi)linear, bicubic, area) and the pixel shuffles."""
 from __future__ import annotations
 
 import math
@@ -11,8 +11,10 @@ from ember.tensor import Tensor
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle"]
 
-_MODES = {3: ("nearest", "nearest-exact", "linear", "area"), 4: ("nearest", "nearest-exact", "bilinear", "area")}
+_MODES = {3: ("nearest", "nearest-exact", "linear", "area"),
+          4: ("nearest", "nearest-exact", "bilinear", "bicubic", "area")}
 _LINEAR = ("linear", "bilinear")
+_INTERPOLATING = _LINEAR + ("bicubic",)  # the modes that take align_corners
 
 
 def _per_axis(value, k: int, name: str) -> tuple:
@@ -47,8 +49,11 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                 recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
     """Resize the spatial axes of an (N, C, L) or (N, C, H, W) input, with PyTorch's coordinate mapping.
 
-    Linear modes with ``align_corners=False`` (the default) treat pixels as unit squares (corner pixel
-    *edges* align; sources clamp at the border); with True the centres of the corner pixels align.
+    Linear and bicubic modes with ``align_corners=False`` (the default) treat pixels as unit squares (corner
+    pixel *edges* align; sources clamp at the border); with True the centres of the corner pixels align.
+    ``bicubic`` blends 4×4 neighbours with the cubic convolution kernel (a = −0.75, as PyTorch); it may
+    overshoot the input's range. ``antialias=True`` (bilinear, bicubic) widens the filter when shrinking so
+    every input pixel contributes, as PyTorch and Pillow do.
     A given ``scale_factor`` is used for the mapping (1/scale), unless ``recompute_scale_factor=True``,
     which maps with in/out as when a size is given. ``area`` is adaptive average pooling.
     """
@@ -60,10 +65,12 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             raise ValueError(f"interpolate: mode {mode!r} needs a {4 if input.ndim == 3 else 3}-D input, got shape "
                              f"{input.shape}; for a {input.ndim}-D input use one of {list(_MODES[input.ndim])}")
         raise ValueError(f"interpolate: mode {mode!r} is not supported; valid modes: {every}")
-    if align_corners is not None and mode not in _LINEAR:
-        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear")
-    if antialias:
-        raise ValueError("interpolate: antialias=True is not supported by ember")
+    if align_corners is not None and mode not in _INTERPOLATING:
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
+                         "bicubic")
+    if antialias and mode not in ("bilinear", "bicubic"):
+        raise ValueError(f"interpolate: antialias=True is restricted to the bilinear and bicubic modes on a 4-D "
+                         f"input, got mode {mode!r}")
     if recompute_scale_factor and size is not None:
         raise ValueError("interpolate: recompute_scale_factor is not meaningful with an explicit size")
     spatial = tuple(input.shape[2:])
@@ -75,10 +82,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                            align_corners).squeeze(2)
     if mode == "area":
         return P.AdaptiveAvgPool2d.apply(input, output_size=out)
-    kind = "linear" if mode in _LINEAR else mode
+    kind = "linear" if mode in _LINEAR else "cubic" if mode == "bicubic" else mode
     (h, w), dt = spatial, input.dtype
-    ah = interp_matrix(h, out[0], kind, scales[0], bool(align_corners), dt)
-    aw = interp_matrix(w, out[1], kind, scales[1], bool(align_corners), dt)
+    ah = interp_matrix(h, out[0], kind, scales[0], bool(align_corners), dt, bool(antialias))
+    aw = interp_matrix(w, out[1], kind, scales[1], bool(align_corners), dt, bool(antialias))
     if kind == "nearest" and out[0] % h == 0 and out[1] % w == 0 and _is_repeat(ah) and _is_repeat(aw):
         # integer nearest upsampling repeats each pixel: a broadcast (its backward a block sum), no products
         n, c = input.shape[:2]

@@ -14,8 +14,9 @@ _ALL_MODES = sorted(set(_MODES[3] + _MODES[4]))
 class Upsample(Module):
     """Resize (N, C, L) or (N, C, H, W) inputs to ``size`` or by ``scale_factor`` (PyTorch's arguments and
     coordinate conventions; see :func:`ember.nn.functional.interpolate`). 'nearest' repeats pixels;
-    'bilinear' (or 'linear' for 3-D) blends the nearest two per axis, with pixel corners aligned
-    (``align_corners=False``, the default) or pixel centres of the corners aligned (True)."""
+    'bilinear' (or 'linear' for 3-D) blends the nearest two per axis, 'bicubic' the nearest four (cubic
+    convolution), with pixel corners aligned (``align_corners=False``, the default) or pixel centres of the
+    corners aligned (True)."""
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
                  recompute_scale_factor: bool | None = None):
@@ -25,8 +26,9 @@ class Upsample(Module):
             raise ValueError(f"{name}: mode {mode!r} is not supported; valid modes: {_ALL_MODES}")
         if (size is None) == (scale_factor is None):
             raise ValueError(f"{name}: give exactly one of size or scale_factor")
-        if align_corners is not None and mode not in ("linear", "bilinear"):
-            raise ValueError(f"{name}: align_corners can only be set with the interpolating modes linear | bilinear")
+        if align_corners is not None and mode not in ("linear", "bilinear", "bicubic"):
+            raise ValueError(f"{name}: align_corners can only be set with the interpolating modes linear | bilinear "
+                             f"| bicubic")
         for v in (size if isinstance(size, (tuple, list)) else (size,)) if size is not None else ():
             positive_int(v, "size", name)
         factors = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,)
