@@ -24,7 +24,8 @@ from ember.data.loader import DataLoader  # noqa: F401
 from ember.data.mixup import Mixup, one_hot, soft_target_cross_entropy  # noqa: F401
 from ember.data.mnist import FASHION_MNIST_CLASSES, MNIST, MNIST_CLASSES, FashionMNIST  # noqa: F401
 from ember.data.sampler import (  # noqa: F401
-    BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler,
+    BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+    WeightedRandomSampler,
 )
 from ember.data.worker import WorkerInfo, get_worker_info  # noqa: F401
 from ember.data.preprocessing import (  # noqa: F401

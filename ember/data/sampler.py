@@ -171,3 +171,64 @@ class BatchSampler(Sampler):
     def __len__(self) -> int:
         n = len(self.sampler)  # type: ignore[arg-type]
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class DistributedSampler(Sampler):
+    """The share of the dataset that replica ``rank`` of ``num_replicas`` reads, with PyTorch's exact assignment.
+
+    In data-parallel training every process builds the same index list and takes every ``num_replicas``-th entry
+    from its ``rank`` on, so the replicas see disjoint parts of each epoch. The list is ``range(len(dataset))``,
+    or with ``shuffle`` a permutation drawn from a generator seeded with ``seed + epoch`` (every replica draws
+    the same one; call :meth:`set_epoch` at the start of each epoch, or every epoch repeats the same order).
+    Each replica gets ⌈len / num_replicas⌉ indices: the list is padded by repeating its start so it divides
+    evenly, or with ``drop_last`` cut to ⌊len / num_replicas⌋ per replica instead.
+
+    ember runs in one process, so ``num_replicas`` and ``rank`` default to 1 and 0 (the whole dataset); give
+    them to reproduce a replica's share. The permutation is ember's, not bit-for-bit torch's.
+    """
+
+    def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
+        num_replicas = 1 if num_replicas is None else num_replicas
+        rank = 0 if rank is None else rank
+        _check_positive_int("num_replicas", num_replicas)
+        if not isinstance(rank, numbers.Integral) or isinstance(rank, bool) or not 0 <= rank < num_replicas:
+            raise ValueError(f"Invalid rank {rank!r}, rank should be in the interval [0, {num_replicas - 1}] "
+                             f"for num_replicas={num_replicas}")
+        _check_bool("shuffle", shuffle)
+        _check_bool("drop_last", drop_last)
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"seed should be an integer, but got seed={seed!r}")
+        self.dataset = dataset
+        self.num_replicas, self.rank = int(num_replicas), int(rank)
+        self.shuffle, self.seed, self.drop_last = shuffle, int(seed), drop_last
+        self.epoch = 0
+        n = len(dataset)
+        if drop_last and n % self.num_replicas:
+            self.num_samples = -(-(n - self.num_replicas) // self.num_replicas)  # ⌊n / replicas⌋
+        else:
+            self.num_samples = -(-n // self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        if self.shuffle:
+            g = erandom.Generator().manual_seed(self.seed + self.epoch)
+            indices = erandom.numpy_rng(g).permutation(n).tolist()
+        else:
+            indices = list(range(n))
+        if self.drop_last:
+            indices = indices[:self.total_size]
+        elif indices:  # pad by repeating the list from its start (several times for tiny datasets)
+            pad = self.total_size - n
+            indices += (indices * -(-pad // n))[:pad]
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next pass shuffle with ``seed + epoch``: a new order each epoch, the same on every replica."""
+        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
+            raise TypeError(f"epoch should be an integer, but got epoch={epoch!r}")
+        self.epoch = int(epoch)
