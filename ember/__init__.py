@@ -32,6 +32,16 @@ from ember.ops.api import (  # noqa: F401
 )
 from ember.ops.sampling import bincount, histc, multinomial  # noqa: F401  (also installs the Tensor methods)
 from ember.ops.cdist import cdist  # noqa: F401
+from ember.ops.indexing import (  # noqa: F401,A004  (also installs the Tensor methods)
+    all, any, bernoulli, bucketize, heaviside, index_add, index_copy, index_fill, isin, kthvalue, logspace, mode,
+    nan_to_num, nanmean, nanquantile, nansum, normal, quantile, scatter_reduce, searchsorted, sgn,
+)
+from ember.dtypes import finfo, iinfo  # noqa: F401
+from ember.tensor import get_printoptions, set_printoptions  # noqa: F401
+from ember.ops.combine import (  # noqa: F401  (also installs the Tensor methods)
+    addbmm, addmm, addmv, adjoint, baddbmm, block_diag, cartesian_prod, column_stack, combinations, cross, diff,
+    dstack, hstack, kron, mv, rot90, row_stack, tensordot, tile, trace, vstack,
+)
 
 bool = bool_  # noqa: A001 - ember.bool like torch.bool
 

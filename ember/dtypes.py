@@ -165,3 +165,51 @@ def as_array(data: Any, dtype=None) -> np.ndarray:
         raise TypeError(f"cannot build a tensor from objects of type {type(data).__name__}")
     valid = ", ".join(sorted({np.dtype(v).name for v in _NAMES.values()}))
     raise TypeError(f"cannot build a tensor of dtype {arr.dtype}; valid dtypes are: {valid}")
+
+
+class finfo:
+    """Limits of a floating dtype (``ember.finfo(ember.float16).max``), PyTorch's attributes: ``bits``, ``eps``
+    (the gap between 1 and the next value), ``max``, ``min`` (the lowest finite value), ``tiny`` =
+    ``smallest_normal``, ``resolution`` (10^−digits) and ``dtype`` (its name). Without an argument, the default
+    float dtype. bfloat16 is answered too (ember cannot compute in it)."""
+
+    def __init__(self, type=None) -> None:  # noqa: A002 - PyTorch's argument name
+        if isinstance(type, UnsupportedDtype):
+            if type is not bfloat16:
+                raise _unsupported_error(type.name)
+            self.bits, self.eps, self.max, self.tiny, self.resolution = 16, 2.0 ** -7, 3.3895313892515355e38, \
+                2.0 ** -126, 0.01
+            self.dtype = "bfloat16"
+        else:
+            d = _default if type is None else resolve(type)
+            if d.kind != "f":
+                raise TypeError(f"ember.finfo() requires a floating point input type, got {d.name}; use ember.iinfo "
+                                "for integer types")
+            f = np.finfo(d)
+            self.bits, self.eps, self.max = builtins.int(f.bits), builtins.float(f.eps), builtins.float(f.max)
+            self.tiny, self.resolution = builtins.float(f.smallest_normal), 10.0 ** -f.precision
+            self.dtype = d.name
+        self.min = -self.max
+        self.smallest_normal = self.tiny
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype (``ember.iinfo(ember.int32).max``): ``bits``, ``max``, ``min`` and ``dtype``
+    (its name), as PyTorch."""
+
+    def __init__(self, type) -> None:  # noqa: A002 - PyTorch's argument name
+        d = resolve(type)
+        if d.kind == "b":
+            raise TypeError("ember.bool is not supported by ember.iinfo")
+        if d.kind not in "iu":
+            raise TypeError(f"ember.iinfo() requires an integer input type, got {d.name}; use ember.finfo for "
+                            "floating types")
+        i = np.iinfo(d)
+        self.bits, self.max, self.min, self.dtype = builtins.int(i.bits), builtins.int(i.max), builtins.int(i.min), d.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"  # PyTorch's format

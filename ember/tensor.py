@@ -271,6 +271,34 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 # --------------------------------------------------------------------------- Tensor
 
 
+def _init_args(args: tuple, dtype, requires_grad) -> tuple:
+    """``Tensor(...)``'s positional arguments as (data, dtype, requires_grad): sizes (two or more ints, or one
+    ember.Size) and no arguments make a zero-filled array; otherwise (data[, dtype[, requires_grad]])."""
+    if len(args) == 1 and not isinstance(args[0], tuple):
+        return args[0], dtype, requires_grad
+    shape = None
+    if not args:
+        shape = (0,)
+    elif len(args) >= 2 and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+        shape = tuple(int(a) for a in args)
+    elif len(args) == 1:
+        from ember.legacy import Size
+
+        if isinstance(args[0], Size):
+            shape = tuple(int(a) for a in args[0])
+    if shape is not None:
+        return np.zeros(shape, _dt.resolve(dtype)), None, requires_grad
+    if len(args) > 3:
+        raise TypeError(f"Tensor() takes data (with an optional dtype and requires_grad) or sizes (ints), got {args!r}")
+    if len(args) >= 2:
+        if dtype is not None:
+            raise TypeError("Tensor() got multiple values for argument 'dtype'")
+        dtype = args[1]
+    if len(args) == 3:
+        requires_grad = args[2]
+    return args[0], dtype, requires_grad
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it."""
 
@@ -278,7 +306,12 @@ class Tensor:
                  "__weakref__")
     __array_priority__ = 1000  # make ndarray + Tensor defer to Tensor.__radd__
 
-    def __init__(self, data: Any, dtype=None, requires_grad: bool = False):
+    def __init__(self, *args: Any, dtype=None, requires_grad: bool = False):
+        """``Tensor(data)`` (an array is used as it is, no copy; also ``Tensor(data, dtype, requires_grad)``).
+        PyTorch's legacy forms: ``Tensor(2, 3)`` and ``Tensor(ember.Size([2, 3]))`` are zero-filled tensors of
+        that shape in the default float dtype, ``Tensor()`` an empty one; a single number stays a 0-d tensor of
+        that value (``Tensor(5)`` is not PyTorch's five uninitialised values)."""
+        data, dtype, requires_grad = _init_args(args, dtype, requires_grad)
         if isinstance(data, Tensor):
             data = data.array
         self.array = _dt.as_array(data, dtype)
@@ -347,6 +380,16 @@ class Tensor:
 
     def numel(self) -> int:
         return int(self.array.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the elements take: numel() · itemsize."""
+        return int(self.array.size) * self.array.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element (``element_size()``)."""
+        return self.array.itemsize
 
     @property
     def is_leaf(self) -> bool:
@@ -717,7 +760,14 @@ class Tensor:
 
     # ----------------------------------------------------------------- printing
     def __repr__(self) -> str:
-        body = np.array2string(self.array, separator=", ", precision=4, threshold=200, edgeitems=3, prefix="tensor(")
+        o = _print_options  # ember.set_printoptions
+        fmt = None
+        if o["sci_mode"] is not None and self.array.dtype.kind == "f":
+            p = o["precision"]
+            fmt = {"float_kind": (lambda v: f"{v:.{p}e}") if o["sci_mode"] else (lambda v: f"{v:.{p}f}")}
+        body = np.array2string(self.array, separator=", ", precision=o["precision"], threshold=o["threshold"],
+                               edgeitems=o["edgeitems"], max_line_width=o["linewidth"], formatter=fmt,
+                               prefix="tensor(")
         extras = []
         if self.array.dtype != np.float32 and not (self.array.dtype == np.int64 and self.array.dtype.kind == "i"):
             extras.append(f"dtype=ember.{self.array.dtype.name}")
@@ -726,6 +776,45 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+# --------------------------------------------------------------------------- print options
+
+
+_PRINT_DEFAULTS = {"precision": 4, "threshold": 200, "edgeitems": 3, "linewidth": 75, "sci_mode": None}
+_print_options = dict(_PRINT_DEFAULTS)
+
+
+def set_printoptions(precision: int | None = None, threshold: int | None = None, edgeitems: int | None = None,
+                     linewidth: int | None = None, profile: str | None = None, sci_mode: bool | None = None) -> None:
+    """How tensors print (PyTorch's options): ``precision`` digits after the point, summarised (``...``) above
+    ``threshold`` elements showing ``edgeitems`` at each end, lines of at most ``linewidth`` characters;
+    ``sci_mode`` True/False forces/forbids scientific notation, None (the default, set by every call as in
+    PyTorch) lets the printer choose. ``profile`` first resets: 'default' (ember's defaults: precision 4,
+    threshold 200, edgeitems 3, linewidth 75), 'short' (precision 2, edgeitems 2) or 'full' (never
+    summarised); the other arguments given then override it."""
+    if profile is not None:
+        if profile not in ("default", "short", "full"):
+            raise ValueError(f"set_printoptions: profile must be 'default', 'short' or 'full', got {profile!r}")
+        _print_options.update(_PRINT_DEFAULTS)
+        if profile == "short":
+            _print_options.update(precision=2, edgeitems=2)
+        elif profile == "full":
+            _print_options["threshold"] = sys.maxsize
+    for name, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                        ("linewidth", linewidth)):
+        if value is not None:
+            if isinstance(value, float) and value == float("inf") and name == "threshold":
+                value = sys.maxsize  # PyTorch's spelling of "never summarise"
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise TypeError(f"set_printoptions: {name} must be a non-negative int, got {value!r}")
+            _print_options[name] = int(value)
+    _print_options["sci_mode"] = None if sci_mode is None else bool(sci_mode)
+
+
+def get_printoptions() -> dict:
+    """The current print options (a copy), as set by :func:`set_printoptions`."""
+    return dict(_print_options)
 
 
 # --------------------------------------------------------------------------- backward
@@ -996,7 +1085,12 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._wrap(array)
 
 
-def _shape_arg(size: Sequence) -> tuple:
+def _shape_arg(size: Sequence, keyword=None, fn: str = "") -> tuple:
+    """The shape from ``zeros(2, 3)``, ``zeros((2, 3))`` or the keyword form ``zeros(size=(2, 3))``."""
+    if keyword is not None:
+        if size:
+            raise TypeError(f"{fn}() got multiple values for argument 'size'")
+        size = (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     return tuple(int(s) for s in size)
@@ -1009,19 +1103,19 @@ def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def zeros(*args, size=None, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     _devices.check(device)
-    return _make(np.zeros(_shape_arg(size), _dt.resolve(dtype)), requires_grad)
+    return _make(np.zeros(_shape_arg(args, size, "zeros"), _dt.resolve(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def ones(*args, size=None, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     _devices.check(device)
-    return _make(np.ones(_shape_arg(size), _dt.resolve(dtype)), requires_grad)
+    return _make(np.ones(_shape_arg(args, size, "ones"), _dt.resolve(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def empty(*args, size=None, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     _devices.check(device)
-    return _make(np.empty(_shape_arg(size), _dt.resolve(dtype)), requires_grad)
+    return _make(np.empty(_shape_arg(args, size, "empty"), _dt.resolve(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
@@ -1055,23 +1149,25 @@ def eye(n, m=None, dtype=None, device=None, requires_grad: bool = False, pin_mem
     return _make(np.eye(n, m, dtype=_dt.resolve(dtype)), requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False,
+def randn(*args, size=None, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False,
           generator=None) -> Tensor:
     from ember import random as _r
 
     _devices.check(device)
-    return _make(_r.numpy_rng(generator).standard_normal(_shape_arg(size)).astype(_dt.resolve(dtype)), requires_grad)
+    shape = _shape_arg(args, size, "randn")
+    return _make(_r.numpy_rng(generator).standard_normal(shape).astype(_dt.resolve(dtype)), requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False,
+def rand(*args, size=None, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False,
          generator=None) -> Tensor:
     from ember import random as _r
 
     _devices.check(device)
-    return _make(_r.numpy_rng(generator).random(_shape_arg(size)).astype(_dt.resolve(dtype)), requires_grad)
+    return _make(_r.numpy_rng(generator).random(_shape_arg(args, size, "rand")).astype(_dt.resolve(dtype)),
+                 requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, device=None, requires_grad: bool = False,
+def randint(low=0, high=None, size=None, dtype=None, device=None, requires_grad: bool = False,
             pin_memory: bool = False, generator=None) -> Tensor:
     """Integers in [low, high); like PyTorch, ``randint(high, size)`` means low = 0."""
     from ember import random as _r
