@@ -14,8 +14,8 @@ from ember.data.image import InterpolationMode  # noqa: F401
 from ember.data.transforms import Lambda, Normalize, PILToTensor, RandomApply, ToPILImage, ToTensor  # noqa: F401
 from ember.data.collate import default_collate, default_convert  # noqa: F401
 from ember.data.dataset import (  # noqa: F401
-    ChainDataset, ConcatDataset, Dataset, ImageArrayDataset, IterableDataset, Subset, TensorDataset, holdout_split,
-    random_split, to_float,
+    ChainDataset, ConcatDataset, Dataset, ImageArrayDataset, IterableDataset, StackDataset, Subset, TensorDataset,
+    holdout_split, random_split, to_float,
 )
 from ember.data.errors import DataError, DatasetNotFoundError  # noqa: F401
 from ember.data.folder import ImageFolder  # noqa: F401

@@ -98,6 +98,62 @@ class ConcatDataset(Dataset):
         return f"ConcatDataset({len(self)} samples from {len(self.datasets)} datasets)"
 
 
+class StackDataset(Dataset):
+    """Several datasets of the same length side by side: sample ``i`` is ``(a[i], b[i], ...)`` for
+    ``StackDataset(a, b, ...)``, or ``{"image": a[i], "text": b[i]}`` for ``StackDataset(image=a, text=b)``
+    (PyTorch's). The default collate batches dict samples key by key."""
+
+    datasets: "tuple | dict"
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError("StackDataset: give the datasets either positionally (samples are tuples) or by keyword "
+                             "(samples are dicts), not both")
+        if not args and not kwargs:
+            raise ValueError("StackDataset: at least one dataset should be passed")
+        parts = dict(kwargs) if kwargs else {i: d for i, d in enumerate(args)}
+        lengths = {}
+        for key, d in parts.items():
+            if isinstance(d, IterableDataset) or not hasattr(d, "__len__"):
+                raise TypeError(f"StackDataset: dataset {key!r} ({type(d).__name__}) has no length; "
+                                "only map-style datasets can be stacked")
+            lengths[key] = len(d)
+        if len(set(lengths.values())) > 1:
+            raise ValueError("StackDataset: size mismatch between datasets: "
+                             + ", ".join(f"{k!r} has {n}" for k, n in lengths.items()))
+        self._length = next(iter(lengths.values()))
+        self.datasets = dict(kwargs) if kwargs else tuple(args)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """Many samples at once (PyTorch's batched fetch): a part with ``__getitems__`` is asked once."""
+        def column(d):
+            if callable(getattr(d, "__getitems__", None)):
+                items = d.__getitems__(indices)
+                if len(items) != len(indices):
+                    raise ValueError(f"StackDataset: nested dataset's output size mismatch: expected "
+                                     f"{len(indices)}, got {len(items)}")
+                return list(items)
+            return [d[i] for i in indices]
+
+        if isinstance(self.datasets, dict):
+            cols = {k: column(d) for k, d in self.datasets.items()}
+            return [{k: c[j] for k, c in cols.items()} for j in range(len(indices))]
+        cols = [column(d) for d in self.datasets]
+        return [tuple(c[j] for c in cols) for j in range(len(indices))]
+
+    def __repr__(self) -> str:
+        names = list(self.datasets) if isinstance(self.datasets, dict) else len(self.datasets)
+        return f"StackDataset({len(self)} samples from {names} datasets)"
+
+
 class ChainDataset(IterableDataset):
     """Several iterable datasets streamed one after another (``ConcatDataset`` for streams)."""
 

@@ -30,6 +30,16 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def _is_uninitialized(t) -> bool:
+    """Whether ``t`` is an uninitialised parameter or buffer of a lazy module (:mod:`ember.nn.parameter`)."""
+    return getattr(type(t), "_uninitialized", False)
+
+
+def _values(t: Tensor) -> np.ndarray:
+    """A tensor's stored array, read past the guard of an uninitialised one (whose array is empty)."""
+    return Tensor.array.__get__(t)
+
+
 class _Handle:
     """Returned by register_*_hook; ``remove()`` unregisters."""
 
@@ -191,6 +201,46 @@ class Module:
             m = m._modules[part]
         return m
 
+    def set_submodule(self, target: str, module: "Module", strict: bool = False) -> None:
+        """Put ``module`` at the dotted path ``target``, replacing the submodule there or (unless ``strict``)
+        adding it to an existing parent. ValueError for an empty target or a non-Module; AttributeError for
+        a missing parent, a missing name with ``strict``, or a name that holds something other than a Module."""
+        if target == "":
+            raise ValueError("set_submodule: cannot set the submodule without a target name")
+        if not isinstance(module, Module):
+            raise ValueError(f"set_submodule: module must be an ember.nn.Module, got {type(module).__name__}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{type(parent).__name__} has no attribute {name!r} (strict=True only replaces an "
+                                 f"existing submodule)")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"{name!r} of {type(parent).__name__} is not a Module")
+        setattr(parent, name, module)
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` (a name of ``named_parameters()``); AttributeError when
+        the path or the name does not exist or names something that is not a Parameter."""
+        path, _, name = target.rpartition(".")
+        m = self.get_submodule(path)
+        if not hasattr(m, name):
+            raise AttributeError(f"{type(m).__name__} has no attribute {name!r} (looking for {target!r})")
+        p = getattr(m, name)
+        if not isinstance(p, Parameter):
+            raise AttributeError(f"{name!r} of {type(m).__name__} is not a Parameter (looking for {target!r})")
+        return p
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target`` (a name of ``named_buffers()``); AttributeError when the
+        path or the name does not exist or names something that is not a buffer."""
+        path, _, name = target.rpartition(".")
+        m = self.get_submodule(path)
+        if not hasattr(m, name):
+            raise AttributeError(f"{type(m).__name__} has no attribute {name!r} (looking for {target!r})")
+        if name not in m._buffers:
+            raise AttributeError(f"{name!r} of {type(m).__name__} is not a buffer (looking for {target!r})")
+        return m._buffers[name]
+
     def apply(self, fn: Callable[["Module"], None]) -> "Module":
         for m in self.children():
             m.apply(fn)
@@ -242,8 +292,9 @@ class Module:
         if dtype is not None:
             d = _dt.resolve(dtype)
             for t in list(self.parameters()) + list(self.buffers()):
-                if t.array.dtype.kind == "f":
-                    t.array = t.array.astype(d)
+                a = _values(t)  # a lazy module's uninitialised tensor keeps the dtype for its materialisation
+                if a.dtype.kind == "f":
+                    t.array = a.astype(d)
         return self
 
     def float(self) -> "Module":
@@ -324,16 +375,23 @@ class Module:
             pre = f"{mname}." if mname else ""
             for k, p in m._parameters.items():
                 if p is not None:
-                    out[pre + k] = p if keep_vars else p.detach()
+                    out[pre + k] = p if keep_vars or _is_uninitialized(p) else p.detach()
             for k, b in m._buffers.items():
                 if b is not None and k not in m._non_persistent:
-                    out[pre + k] = b if keep_vars else b.detach()
+                    out[pre + k] = b if keep_vars or _is_uninitialized(b) else b.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict: bool = True):
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy values into this module's tensors. With ``strict`` any missing or unexpected key is an
         error that lists them; a shape mismatch is always an error naming both shapes.
+        With ``assign`` the module takes the given tensors themselves instead (no copy, their dtype kept):
+        each becomes the buffer, or the parameter (wrapped as a Parameter with the ``requires_grad`` of the
+        one it replaces), of its name. A lazy module's uninitialised tensors take their shapes from the state.
         Returns (missing_keys, unexpected_keys)."""
+        for mname, m in self.named_modules(remove_duplicate=False):
+            hook = getattr(type(m), "_lazy_load_hook", None)  # lazy modules materialise from the state
+            if hook is not None:
+                hook(m, state_dict, f"{mname}." if mname else "")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -341,6 +399,11 @@ class Module:
         for k, t in own.items():
             if k in state_dict:
                 v = state_dict[k]
+                if _is_uninitialized(t):  # a lazy tensor given a lazy one: left to the first forward
+                    continue
+                if _is_uninitialized(v):
+                    mismatched.append(f"{k}: checkpoint holds an uninitialised (lazy) tensor, model has {t.shape}")
+                    continue
                 arr = v.array if isinstance(v, Tensor) else np.asarray(v)
                 if arr.shape != t.shape:
                     mismatched.append(f"{k}: checkpoint has shape {arr.shape}, model has {t.shape}")
@@ -353,9 +416,23 @@ class Module:
             problems.append("unexpected keys: " + ", ".join(unexpected))
         if problems:
             raise RuntimeError(f"error(s) in loading state_dict for {type(self).__name__}:\n  " + "\n  ".join(problems))
+        owners = {}
+        if assign:
+            for mname, m in self.named_modules(remove_duplicate=False):
+                pre = f"{mname}." if mname else ""
+                owners.update({pre + k: (m._parameters, k) for k in m._parameters})
+                owners.update({pre + k: (m._buffers, k) for k in m._buffers})
         for k, t in own.items():
-            if k in state_dict:
+            if k in state_dict and not _is_uninitialized(t):
                 v = state_dict[k]
+                if assign:
+                    store, name = owners[k]
+                    new = v if isinstance(v, Tensor) else Tensor(np.asarray(v))
+                    if isinstance(t, Parameter):
+                        new = new.requires_grad_(t.requires_grad) if isinstance(new, Parameter) else Parameter(
+                            new, requires_grad=t.requires_grad)
+                    store[name] = new
+                    continue
                 arr = v.array if isinstance(v, Tensor) else np.asarray(v)
                 t.array[...] = arr.astype(t.array.dtype, copy=False)
                 note_inplace((t.array,), "load_state_dict")

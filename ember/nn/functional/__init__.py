@@ -16,3 +16,4 @@ from ember.nn.functional.fold import *  # noqa: F401,F403
 from ember.nn.functional.gumbel import *  # noqa: F401,F403
 from ember.nn.functional.bilinear import *  # noqa: F401,F403
 from ember.nn.functional.ctc import *  # noqa: F401,F403
+from ember.nn.functional.loss_extra import *  # noqa: F401,F403
