@@ -4,12 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from ember.ops import conv as C
+from ember.ops import conv3d as C3
 from ember.ops import pool as P
+from ember.ops import pool3d as P3
 from ember.ops.api import pad as _pad
 from ember.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "max_unpool2d", "avg_pool1d",
-           "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "fractional_max_pool2d"]
+           "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "fractional_max_pool2d",
+           "conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d"]
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
@@ -205,3 +208,92 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     if size < 1:
         raise RuntimeError(f"adaptive_avg_pool1d: output_size must be positive, got {output_size!r}")
     return adaptive_avg_pool2d(input.unsqueeze(2), (1, size)).squeeze(2)
+
+
+# --------------------------------------------------------------------------- 3-D (NCDHW): video and volumes
+
+def _unbatched(input: Tensor, name: str, fn):
+    """``fn`` on a (N, C, D, H, W) input; a (C, D, H, W) one gets a batch of one, removed again from the result
+    (from each result when ``fn`` returns a tuple), as PyTorch accepts unbatched volumes."""
+    if input.ndim == 4:
+        out = fn(input.unsqueeze(0))
+        return tuple(o.squeeze(0) for o in out) if isinstance(out, tuple) else out.squeeze(0)
+    if input.ndim != 5:
+        raise RuntimeError(f"{name} expects a 5-D (N, C, D, H, W) or 4-D (C, D, H, W) input, got shape "
+                           f"{tuple(input.shape)}")
+    return fn(input)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """3-D cross-correlation in NCDHW (video clips, CT/MRI volumes):
+    out[n, o, z, y, x] = b[o] + Σ_{c in o's group, i, j, l} W[o, c, i, j, l] · x_pad[n, c, s·z + d·i, s·y + d·j,
+    s·x + d·l], weight (C_out, C_in/groups, kD, kH, kW). A (C, D, H, W) input is one unbatched volume.
+
+    ``padding`` is an int, a triple, ``'valid'`` (no padding) or ``'same'`` (stride 1 only; output size = input
+    size; an even effective kernel d·(k−1) pads one more at the end, as PyTorch does).
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = 0
+        elif padding == "same":
+            if weight.ndim != 5:
+                raise RuntimeError(
+                    f"conv3d expects a 5-D weight (C_out, C_in/groups, kD, kH, kW), got shape {weight.shape}")
+            if C3.triple(stride, "stride") != (1, 1, 1):
+                raise ValueError(f"padding='same' is only supported with stride 1, got stride {stride!r}")
+            total = [d * (k - 1) for d, k in zip(C3.triple(dilation, "dilation"), weight.shape[2:])]
+            if any(t % 2 for t in total):  # asymmetric: the extra plane/row/column goes after
+                pads = []
+                for t in reversed(total):  # F.pad order: the last axis first
+                    pads += [t // 2, t - t // 2]
+                return conv3d(_unbatched(input, "conv3d", lambda x: _pad(x, tuple(pads))), weight, bias, 1, 0,
+                              dilation, groups)
+            padding = tuple(t // 2 for t in total)
+        else:
+            raise ValueError(f"padding must be an int, a triple, 'valid' or 'same'; got {padding!r}")
+    return _unbatched(input, "conv3d", lambda x: C3.Conv3d.apply(x, weight, bias, stride=stride, padding=padding,
+                                                                 dilation=dilation, groups=groups))
+
+
+def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """out[n, c, z, y, x] = max_{i, j, l} x_pad[n, c, s·z + d·i, s·y + d·j, s·x + d·l] over the kD×kH×kW window
+    (padding is −∞; stride defaults to the kernel size). The gradient goes to the first maximum of each window.
+    With ``return_indices`` also returns the flat index z·H·W + y·W + x of each maximum in its (D, H, W)
+    volume, as PyTorch does."""
+    def pool(x):
+        if return_indices:
+            index = P3.max_pool3d_indices(x.array, kernel_size, stride, padding, dilation, ceil_mode)
+            return P3.VolumeGather.apply(x, index), Tensor._wrap(index)
+        return P3.MaxPool3d.apply(x, kernel_size, stride=stride, padding=padding, dilation=dilation,
+                                  ceil_mode=ceil_mode)
+
+    return _unbatched(input, "max_pool3d", pool)
+
+
+def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """out = (1/m) Σ over the kD×kH×kW window of the zero-padded input, m = the window's cells inside the padded
+    input (``count_include_pad``) or inside the input only; ``divisor_override`` fixes m."""
+    return _unbatched(input, "avg_pool3d", lambda x: P3.AvgPool3d.apply(
+        x, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+        divisor_override=divisor_override))
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    """Average over bins [⌊i·D/od⌋, ⌈(i+1)·D/od⌉) × (the same along H and W), whatever D, H and W; ``None`` in
+    ``output_size`` keeps that dimension. ``output_size=1`` is global average pooling of a clip or volume."""
+    return _unbatched(input, "adaptive_avg_pool3d",
+                      lambda x: P3.AdaptiveAvgPool3d.apply(x, output_size=output_size))
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    """Max over the bins of :func:`adaptive_avg_pool3d`; with ``return_indices`` also returns the flat index
+    z·H·W + y·W + x of each maximum in its (D, H, W) volume, as PyTorch does."""
+    def pool(x):
+        index = P3.adaptive_max_pool3d_indices(x.array, output_size)
+        out = P3.VolumeGather.apply(x, index)
+        return (out, Tensor._wrap(index)) if return_indices else out
+
+    return _unbatched(input, "adaptive_max_pool3d", pool)

@@ -6,13 +6,14 @@ import numpy as np
 
 from ember import dtypes as _dt
 from ember.nn import init as _init
-from ember.nn.functional.conv import conv1d, conv2d, conv_transpose2d
+from ember.nn.functional.conv import conv1d, conv2d, conv3d, conv_transpose2d
+from ember.nn.functional.padding import pad as _pad
 from ember.nn.layers._util import int_or_pair, positive_int
 from ember.nn.module import Module, Parameter
 from ember.ops.conv import pair
 from ember.tensor import Tensor
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d", "Conv3d"]
 
 
 class _ConvNd(Module):
@@ -210,3 +211,76 @@ class Conv1d(_ConvNd):
             raise ValueError(f"Conv1d: input of shape {input.shape} has {input.shape[1]} channels, "
                              f"expected in_channels={self.in_channels}")
         return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+def _triple(value, name: str, layer: str, allow_zero: bool = False) -> tuple[int, int, int]:
+    """An int or a triple of ints as a triple (PyTorch's ``_triple``), each checked."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,) * 3
+    if len(items) != 3:
+        raise ValueError(f"{layer}: {name} must be an int or a triple of ints, got {value!r}")
+    return tuple(positive_int(v, name, layer, allow_zero) for v in items)
+
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+class Conv3d(_ConvNd):
+    """out[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c] over (N, C, D, H, W) clips or volumes (or one unbatched
+    (C, D, H, W)), weight (C_out, C_in/groups, kD, kH, kW): the 3-D CNNs of video (C3D, I3D) and of medical
+    volumes (3-D U-Net).
+
+    ``padding`` is an int, a triple, ``'valid'`` or ``'same'`` (stride 1; an even effective kernel pads one more
+    at the end). ``padding_mode`` 'reflect', 'replicate' or 'circular' pads with :func:`ember.nn.functional.pad`
+    first, as PyTorch does. ``groups`` splits the channels (``groups=C_in`` is a depthwise conv).
+    Initialisation as :class:`Conv2d` with fan_in = C_in/groups·kD·kH·kW (PyTorch's default unless ``init=``).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, init=None):
+        super().__init__()
+        name = "Conv3d"
+        self._channels(name, in_channels, out_channels, groups)
+        self.kernel_size = _triple(kernel_size, "kernel_size", name)
+        self.stride = _triple(stride, "stride", name)
+        self.dilation = _triple(dilation, "dilation", name)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{name}: padding must be an int, a triple, 'same' or 'valid'; got {padding!r}")
+            if padding == "same" and self.stride != (1, 1, 1):
+                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride != 1)")
+            self.padding = padding
+        else:
+            self.padding = _triple(padding, "padding", name, allow_zero=True)
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {list(_PADDING_MODES)}, got {padding_mode!r}")
+        self.padding_mode = padding_mode
+        self._parameters_of_shape((out_channels, in_channels // groups) + self.kernel_size, bias, dtype, init)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self.padding_mode == "zeros" else s + f", padding_mode={self.padding_mode}"
+
+    def _explicit_padding(self) -> tuple[int, ...]:
+        """F.pad's tuple (last axis first, (before, after) each) for a non-zeros ``padding_mode``."""
+        if self.padding == "valid":
+            return (0,) * 6
+        pads = []
+        for a in (2, 1, 0):
+            if self.padding == "same":
+                total = self.dilation[a] * (self.kernel_size[a] - 1)
+                pads += [total // 2, total - total // 2]
+            else:
+                pads += [self.padding[a]] * 2
+        return tuple(pads)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in (4, 5):
+            raise ValueError(f"Conv3d expects a (N, C, D, H, W) or (C, D, H, W) input, got shape {input.shape}")
+        c = input.shape[-4]
+        if c != self.in_channels:
+            raise ValueError(f"Conv3d: input of shape {input.shape} has {c} channels, "
+                             f"expected in_channels={self.in_channels}")
+        if self.padding_mode != "zeros":
+            padded = _pad(input, self._explicit_padding(), mode=self.padding_mode)
+            return conv3d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

@@ -13,7 +13,7 @@ from ember.nn.module import Module, Parameter
 from ember.tensor import Tensor
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LocalResponseNorm", "LayerNorm", "GroupNorm", "InstanceNorm1d",
-           "InstanceNorm2d", "RMSNorm"]
+           "InstanceNorm2d", "RMSNorm", "BatchNorm3d", "InstanceNorm3d", "SyncBatchNorm"]
 
 
 class _BatchNorm(Module):
@@ -97,6 +97,55 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm over (N, C, H, W) inputs: statistics per channel over N, H, W. See :class:`_BatchNorm`."""
 
     _dims = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch norm over (N, C, D, H, W) clips or volumes: statistics per channel over N, D, H, W. See
+    :class:`_BatchNorm` (the fused op works on any number of trailing axes)."""
+
+    _dims = (5,)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch norm over any (N, C, ...) input whose statistics would be reduced over every process of
+    ``process_group`` in data-parallel training. ember trains in one process, where the reduction is over this
+    batch alone, so it *is* :class:`_BatchNorm` over any number of trailing axes; it exists so that code written
+    for distributed training (``SyncBatchNorm.convert_sync_batchnorm(model)``) runs unchanged."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, process_group=None, dtype=None, *, bias: bool = True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias=bias)
+        self.process_group = process_group
+
+    def _check_input(self, input: Tensor) -> None:
+        if input.ndim < 2:
+            raise ValueError(f"SyncBatchNorm expects at least a 2-D input (N, C, ...), got shape {input.shape}")
+        if input.shape[1] != self.num_features:
+            raise ValueError(f"SyncBatchNorm({self.num_features}): input of shape {input.shape} has "
+                             f"{input.shape[1]} channels")
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """``module`` with every batch-norm layer in it (``module`` itself included) replaced by a SyncBatchNorm
+        that *shares* its γ, β (the same Parameter objects, so an optimizer built before still updates them) and
+        its running statistics, and keeps its train/eval mode, as PyTorch's does. Other modules are kept, their
+        children converted in place."""
+        out = module
+        if isinstance(module, _BatchNorm):
+            out = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
+                      process_group, bias=module.bias is not None)
+            if module.affine:
+                out.weight = module.weight
+                out.bias = module.bias
+            out.running_mean = module.running_mean
+            out.running_var = module.running_var
+            out.num_batches_tracked = module.num_batches_tracked
+            out.training = module.training
+            if hasattr(module, "qconfig"):
+                out.qconfig = module.qconfig
+        for name, child in list(module.named_children()):
+            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return out
 
 
 class LocalResponseNorm(Module):
@@ -252,6 +301,13 @@ class InstanceNorm2d(_InstanceNorm):
     """Instance norm of (N, C, H, W) or unbatched (C, H, W) inputs. See :class:`_InstanceNorm`."""
 
     _dims = (3, 4)
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance norm of (N, C, D, H, W) or unbatched (C, D, H, W) inputs (3-D style transfer, per-scan
+    normalisation of medical volumes). See :class:`_InstanceNorm`."""
+
+    _dims = (4, 5)
 
 
 class RMSNorm(Module):

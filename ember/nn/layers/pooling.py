@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from ember.nn.functional.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d,
                                       avg_pool2d, fractional_max_pool2d, max_pool1d, max_pool2d, max_unpool2d)
+from ember.nn.functional.conv import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, max_pool3d
 from ember.nn.layers._util import int_or_pair, positive_int
 from ember.nn.module import Module
 from ember.ops.conv import pair
 from ember.tensor import Tensor
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
-           "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "FractionalMaxPool2d"]
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "FractionalMaxPool2d", "MaxPool3d", "AvgPool3d",
+           "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"]
 
 
 def _check_padding(padding, kernel_size, layer):
@@ -243,6 +245,128 @@ class AdaptiveAvgPool1d(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return _batched(input, lambda x: adaptive_avg_pool1d(x, self.output_size), "AdaptiveAvgPool1d", ndim=3)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+# --------------------------------------------------------------------------- 3-D: (N, C, D, H, W) or (C, D, H, W)
+
+def _int_or_triple(value, name: str, layer: str, allow_zero: bool = False):
+    """An int or a triple of ints (each positive, or non-negative with ``allow_zero``); returned unchanged."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 3:
+            raise ValueError(f"{layer}: {name} must be an int or a triple of ints, got {value!r}")
+        return tuple(positive_int(v, name, layer, allow_zero) for v in value)
+    return positive_int(value, name, layer, allow_zero)
+
+
+def _triple_of(v) -> tuple:
+    return tuple(v) if isinstance(v, tuple) else (v,) * 3
+
+
+def _check_padding3d(padding, kernel_size, layer: str) -> None:
+    if any(p > k // 2 for p, k in zip(_triple_of(padding), _triple_of(kernel_size))):
+        raise ValueError(f"{layer}: padding {padding} should be at most half of kernel_size {kernel_size}")
+
+
+def _check_5d(input: Tensor, layer: str) -> None:
+    if input.ndim not in (4, 5):
+        raise ValueError(f"{layer} expects a (N, C, D, H, W) or (C, D, H, W) input, got shape {input.shape}")
+
+
+def _adaptive_size3(output_size, layer: str):
+    """A positive int, or a triple of positive ints/None (None keeps that input size)."""
+    items = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
+    if len(items) not in (1, 3) or any(v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0)
+                                       for v in items):
+        raise ValueError(f"{layer}: output_size must be a positive int or a triple of ints/None, got {output_size!r}")
+    return tuple(output_size) if isinstance(output_size, (tuple, list)) else output_size
+
+
+class MaxPool3d(Module):
+    """out = max over each kD×kH×kW window of a clip or volume (stride defaults to the kernel size). The
+    gradient flows to each window's first maximum. With ``return_indices=True`` forward returns (output,
+    indices), the flat z·H·W + y·W + x position of each maximum in its volume."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False):
+        super().__init__()
+        name = "MaxPool3d"
+        self.kernel_size = _int_or_triple(kernel_size, "kernel_size", name)
+        self.stride = self.kernel_size if stride is None else _int_or_triple(stride, "stride", name)
+        self.padding = _int_or_triple(padding, "padding", name, allow_zero=True)
+        self.dilation = _int_or_triple(dilation, "dilation", name)
+        _check_padding3d(self.padding, self.kernel_size, name)
+        self.return_indices = bool(return_indices)
+        self.ceil_mode = bool(ceil_mode)
+
+    def forward(self, input: Tensor):
+        _check_5d(input, "MaxPool3d")
+        return max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                          self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool3d(Module):
+    """out = mean over each kD×kH×kW window; ``count_include_pad`` decides whether zero padding counts in the
+    mean, ``divisor_override`` replaces the window size as the divisor."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override=None):
+        super().__init__()
+        name = "AvgPool3d"
+        self.kernel_size = _int_or_triple(kernel_size, "kernel_size", name)
+        self.stride = self.kernel_size if stride is None else _int_or_triple(stride, "stride", name)
+        self.padding = _int_or_triple(padding, "padding", name, allow_zero=True)
+        _check_padding3d(self.padding, self.kernel_size, name)
+        if divisor_override is not None:
+            positive_int(divisor_override, "divisor_override", name)
+        self.ceil_mode = bool(ceil_mode)
+        self.count_include_pad = bool(count_include_pad)
+        self.divisor_override = divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_5d(input, "AvgPool3d")
+        return avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                          self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool3d(Module):
+    """Average over ``output_size`` bins whatever the clip or volume size; ``AdaptiveAvgPool3d(1)`` is the global
+    average pooling before a video classifier's head. ``None`` in the size keeps that input dimension."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = _adaptive_size3(output_size, "AdaptiveAvgPool3d")
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_5d(input, "AdaptiveAvgPool3d")
+        return adaptive_avg_pool3d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool3d(Module):
+    """Max over ``output_size`` bins whatever the input size (bins as in :class:`AdaptiveAvgPool3d`); with
+    ``return_indices=True`` forward returns (output, indices), the flat z·H·W + y·W + x position of each maximum
+    in its volume."""
+
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__()
+        self.output_size = _adaptive_size3(output_size, "AdaptiveMaxPool3d")
+        self.return_indices = bool(return_indices)
+
+    def forward(self, input: Tensor):
+        _check_5d(input, "AdaptiveMaxPool3d")
+        return adaptive_max_pool3d(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
