@@ -21,6 +21,7 @@ import numpy as np
 from ember import dtypes as _dt
 from ember.ops import api as E
 from ember.ops.api import _CATEGORY, _dim
+from ember.ops.sampling import _int_arg, _tensor_arg
 from ember.tensor import Function, Tensor
 
 __all__ = ["diff", "rot90", "hstack", "vstack", "row_stack", "dstack", "column_stack", "tile", "cross", "kron",
@@ -29,18 +30,6 @@ __all__ = ["diff", "rot90", "hstack", "vstack", "row_stack", "dstack", "column_s
 
 
 # ----------------------------------------------------------------------------- argument checks
-
-
-def _tensor_arg(x, fn: str, name: str = "input") -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fn}(): argument '{name}' must be a Tensor, not {type(x).__name__}")
-    return x
-
-
-def _int_arg(v, fn: str, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, Integral):
-        raise TypeError(f"{fn}(): argument '{name}' must be int, not {type(v).__name__}")
-    return int(v)
 
 
 def _ints_arg(v, fn: str, name: str) -> tuple:

@@ -24,7 +24,50 @@ def pair(v, name: str = "value") -> tuple[int, int]:
     return int(v), int(v)
 
 
-class Conv2d(Function):
+class _Convolution(Function):
+    """What Conv2d and Conv3d share once their arguments are checked: the kernel for the groups (dense, one
+    depthwise pass, or the dense kernel per group with the outputs side by side) and the matching backward.
+    ``backend`` is the array module with ``dense_*``/``depthwise_*`` kernels of that dimensionality."""
+
+    backend = C
+
+    def _run(self, x, w, b, groups: int, geo: tuple):
+        B = self.backend
+        cout, cg = w.shape[:2]
+        if groups == 1:
+            self.kernel = "dense"
+            out, self.cache = B.dense_forward(x, w, b, *geo)
+        elif cg == 1:
+            self.kernel = "depthwise"
+            out, self.cache = B.depthwise_forward(x, w, b, *geo)
+        else:
+            self.kernel = "grouped"
+            cin, og = x.shape[1] // groups, cout // groups
+            parts = [B.dense_forward(x[:, k * cin:(k + 1) * cin], w[k * og:(k + 1) * og],
+                                     None if b is None else b[k * og:(k + 1) * og], *geo) for k in range(groups)]
+            self.cache = [p[1] for p in parts]
+            out = np.concatenate([p[0] for p in parts], axis=1)
+        self.has_bias = b is not None
+        return out
+
+    def backward(self, grad):
+        B = self.backend
+        nx, nw = self.needs_input_grad[:2]
+        nb = self.has_bias and self.needs_input_grad[2]
+        if self.kernel == "dense":
+            return B.dense_backward(grad, self.cache, nx, nw, nb)
+        if self.kernel == "depthwise":
+            return B.depthwise_backward(grad, self.cache, nx, nw, nb)
+        og = grad.shape[1] // len(self.cache)
+        parts = [B.dense_backward(grad[:, k * og:(k + 1) * og], cache, nx, nw, nb)
+                 for k, cache in enumerate(self.cache)]
+        gx = np.concatenate([p[0] for p in parts], axis=1) if nx else None
+        gw = np.concatenate([p[1] for p in parts], axis=0) if nw else None
+        gb = np.concatenate([p[2] for p in parts], axis=0) if nb else None
+        return gx, gw, gb
+
+
+class Conv2d(_Convolution):
     """out[n, o] = b[o] + W[o] · cols[n] per group; see the module docstring for the backward formulas."""
 
     def forward(self, x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
@@ -61,37 +104,7 @@ class Conv2d(Function):
                 f"conv2d: input of shape {x.shape} is too small for weight of shape {w.shape} "
                 f"(padding {ph, pw}, dilation {dh, dw}); the output would be {ho}x{wo}"
             )
-        geo = (sh, sw), (ph, pw), (dh, dw)
-        if groups == 1:
-            self.kernel = "dense"
-            out, self.cache = C.dense_forward(x, w, b, *geo)
-        elif cg == 1:
-            self.kernel = "depthwise"
-            out, self.cache = C.depthwise_forward(x, w, b, *geo)
-        else:  # a few groups: the dense kernel per group, outputs side by side
-            self.kernel = "grouped"
-            og = cout // groups
-            parts = [C.dense_forward(x[:, k * cg:(k + 1) * cg], w[k * og:(k + 1) * og],
-                                     None if b is None else b[k * og:(k + 1) * og], *geo) for k in range(groups)]
-            self.cache = [p[1] for p in parts]
-            out = np.concatenate([p[0] for p in parts], axis=1)
-        self.has_bias = b is not None
-        return out
-
-    def backward(self, grad):
-        nx, nw = self.needs_input_grad[:2]
-        nb = self.has_bias and self.needs_input_grad[2]
-        if self.kernel == "dense":
-            return C.dense_backward(grad, self.cache, nx, nw, nb)
-        if self.kernel == "depthwise":
-            return C.depthwise_backward(grad, self.cache, nx, nw, nb)
-        og = grad.shape[1] // len(self.cache)
-        parts = [C.dense_backward(grad[:, k * og:(k + 1) * og], cache, nx, nw, nb)
-                 for k, cache in enumerate(self.cache)]
-        gx = np.concatenate([p[0] for p in parts], axis=1) if nx else None
-        gw = np.concatenate([p[1] for p in parts], axis=0) if nw else None
-        gb = np.concatenate([p[2] for p in parts], axis=0) if nb else None
-        return gx, gw, gb
+        return self._run(x, w, b, groups, ((sh, sw), (ph, pw), (dh, dw)))
 
 
 class ConvTranspose2d(Function):

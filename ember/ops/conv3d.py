@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember.backend import conv3d as C
-from ember.tensor import Function
+from ember.ops.conv import _Convolution
 
 
 def triple(v, name: str = "value") -> tuple[int, int, int]:
@@ -23,9 +23,11 @@ def triple(v, name: str = "value") -> tuple[int, int, int]:
     return int(v), int(v), int(v)
 
 
-class Conv3d(Function):
+class Conv3d(_Convolution):
     """out[n, o, z, y, x] = b[o] + Σ_{c in o's group, i, j, l} W[o, c, i, j, l] · x_pad[n, c, s·z + d·i, s·y + d·j,
     s·x + d·l]. Backward: dW = g · colsᵀ, db = Σ g, dx = col2im(Wᵀ · g) (see the module docstring)."""
+
+    backend = C
 
     def forward(self, x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
         if x.ndim != 5:
@@ -54,33 +56,4 @@ class Conv3d(Function):
             raise RuntimeError(
                 f"conv3d: input of shape {x.shape} is too small for weight of shape {w.shape} "
                 f"(padding {p}, dilation {d}); the output would be {o[0]}x{o[1]}x{o[2]}")
-        if groups == 1:
-            self.kernel = "dense"
-            out, self.cache = C.dense_forward(x, w, b, s, p, d)
-        elif cg == 1:
-            self.kernel = "depthwise"
-            out, self.cache = C.depthwise_forward(x, w, b, s, p, d)
-        else:  # a few groups: the dense kernel per group, outputs side by side
-            self.kernel = "grouped"
-            og = cout // groups
-            parts = [C.dense_forward(x[:, k * cg:(k + 1) * cg], w[k * og:(k + 1) * og],
-                                     None if b is None else b[k * og:(k + 1) * og], s, p, d) for k in range(groups)]
-            self.cache = [q[1] for q in parts]
-            out = np.concatenate([q[0] for q in parts], axis=1)
-        self.has_bias = b is not None
-        return out
-
-    def backward(self, grad):
-        nx, nw = self.needs_input_grad[:2]
-        nb = self.has_bias and self.needs_input_grad[2]
-        if self.kernel == "dense":
-            return C.dense_backward(grad, self.cache, nx, nw, nb)
-        if self.kernel == "depthwise":
-            return C.depthwise_backward(grad, self.cache, nx, nw, nb)
-        og = grad.shape[1] // len(self.cache)
-        parts = [C.dense_backward(grad[:, k * og:(k + 1) * og], cache, nx, nw, nb)
-                 for k, cache in enumerate(self.cache)]
-        gx = np.concatenate([q[0] for q in parts], axis=1) if nx else None
-        gw = np.concatenate([q[1] for q in parts], axis=0) if nw else None
-        gb = np.concatenate([q[2] for q in parts], axis=0) if nb else None
-        return gx, gw, gb
+        return self._run(x, w, b, groups, (s, p, d))
