@@ -227,6 +227,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+        if isinstance(step_size, float) and step_size.is_integer():
+            step_size = int(step_size)  # StepLR(opt, 1.0, gamma=0.95), as PyTorch's transformer tutorial writes it
         _check_int("step_size", step_size, 1)
         _check_positive("gamma", gamma)
         self.step_size = int(step_size)
